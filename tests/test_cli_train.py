@@ -1,0 +1,95 @@
+"`ctinv_train` end to end on the digits with the `tiny` preset: files, metrics keys, exact resume, clear errors."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from safetensors.torch import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {"OMP_NUM_THREADS": "1"}
+KEYS = {"recon_psnr", "recon_ssim", "edit_accuracy", "nfe_encode", "nfe_decode", "wall_s", "lpips", "config"}
+FAST = ["--preset", "tiny", "--n-eval", "96", "--n-edit", "24"]
+
+@pytest.fixture
+def train(run_cli):
+    "Run `ctinv_train` (the console script once installed, else `python -m ctinv.images`)."
+    def _run(*args, check=True):
+        if (Path(sys.executable).parent/"ctinv_train").exists(): return run_cli("ctinv_train", *args, env=ENV, check=check)
+        p = subprocess.run([sys.executable, "-m", "ctinv.images", *map(str, args)], capture_output=True, text=True,
+                           timeout=600, env={**os.environ, **ENV}, cwd=ROOT)
+        if check and p.returncode: raise AssertionError(f"ctinv_train failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+        return p
+    return _run
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory): return {"dir": tmp_path_factory.mktemp("cli")}
+
+def test_run_writes_folder(train, shared):
+    out = shared["dir"]/"run"
+    p = train("--epochs", 1, "--out", out, *FAST)
+    m = json.loads((out/"metrics.json").read_text())
+    assert KEYS <= set(m), KEYS - set(m)
+    assert json.loads(p.stdout)["recon_psnr"] == m["recon_psnr"]
+    assert m["nfe_encode"] == 1 and m["nfe_decode"] == 1                      # counted, not declared
+    assert m["config"]["preset"] == "tiny" and m["config"]["data"] == "digits" and m["config"]["epochs"] == 1
+    assert m["steps"] == 1527//64 and m["epochs"] == 1                           # 1527 training digits, batch 64
+    assert 5 < m["recon_psnr"] < 60 and 0 <= m["edit_accuracy"] <= 1 and m["wall_s"] > 0
+    assert (m["lpips"] is None) == (m["lpips_reason"] is not None)              # a number, or null with the reason
+    for f in ("samples.png", "recon.png", "edit.png"): assert (out/f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ck = json.loads((out/"ckpt"/"checkpoint.json").read_text())
+    assert ck["step"] == m["steps"] and ck["config"]["method"] == m["config"]["method"]
+    assert not [f for f in out.rglob("*") if ".tmp" in f.name]                   # atomic writes left nothing behind
+    shared["m1"] = m
+
+def test_resume_continues(train, shared):
+    src, out = shared["dir"]/"run", shared["dir"]/"resumed"
+    if "m1" not in shared: pytest.skip("needs the first run")
+    train("--resume", src, "--out", out, "--epochs", 2, "--n-eval", 96, "--n-edit", 24)
+    m = json.loads((out/"metrics.json").read_text())
+    ck = json.loads((out/"ckpt"/"checkpoint.json").read_text())
+    assert m["config"]["preset"] == "tiny" and m["config"]["epochs"] == 2      # taken from the checkpoint / the command
+    assert ck["step"] == m["steps"] == 2*shared["m1"]["steps"] and ck["epoch"] == 1
+    assert [h["epoch"] for h in ck["history"]] == [0, 1]                         # epoch 0 from the first run, 1 trained now
+    # the resumed run's weights differ from where it started: epoch 1 was really trained
+    w0 = load_file(str(next((src/"ckpt").glob("weights-*.safetensors"))))
+    w1 = load_file(str(next((out/"ckpt").glob("weights-*.safetensors"))))
+    k = next(k for k in w0 if k.startswith("model.") and w0[k].is_floating_point() and w0[k].abs().sum() > 0)
+    assert not (w0[k] == w1[k]).all()
+    shared["resumed"] = out
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "no_such_set"], "unknown data set 'no_such_set'"),
+    (["--preset", "huge"], "invalid choice: 'huge'"),
+    (["--method", "gan"], "invalid choice: 'gan'"),
+    (["--epochs", "0"], "epochs must be >= 1"),
+])
+def test_bad_arguments(train, tmp_path, args, message):
+    p = train("--out", tmp_path/"x", *args, check=False)
+    assert p.returncode == 2 and message in p.stderr, p.stderr
+    assert not (tmp_path/"x"/"metrics.json").exists()
+
+def test_bad_resume(train, shared, tmp_path):
+    p = train("--resume", tmp_path, "--out", tmp_path/"o", check=False)       # a folder without a checkpoint
+    assert p.returncode == 2 and "no checkpoint in" in p.stderr, p.stderr
+    if "resumed" not in shared: pytest.skip("needs the resumed run")
+    run = shared["resumed"]
+    p = train("--resume", run, "--preset", "digits", "--out", tmp_path/"o", check=False)   # another preset's checkpoint
+    assert p.returncode == 2 and "trained with preset 'tiny', not 'digits'" in p.stderr, p.stderr
+    w = next((run/"ckpt").glob("weights-*.safetensors"))
+    w.write_bytes(w.read_bytes()[:-8] + b"corrupt!")                              # flip the last bytes
+    p = train("--resume", run, "--out", tmp_path/"o", check=False)
+    assert p.returncode == 2 and "corrupt checkpoint" in p.stderr, p.stderr
+
+def test_torchrun_two_processes(tmp_path):
+    "`torchrun --nproc_per_node 2 ctinv_train`: gloo on the CPU, each rank half of every epoch, rank 0 writes the run."
+    exe = Path(sys.executable).parent/"ctinv_train"
+    if not exe.exists(): pytest.skip("needs the installed console script")
+    out = tmp_path/"ddp"
+    p = subprocess.run([str(Path(sys.executable).parent/"torchrun"), "--standalone", "--nproc_per_node", "2", str(exe),
+                        "--epochs", "1", "--n-train", "256", "--out", str(out), *FAST],
+                       capture_output=True, text=True, timeout=600, env={**os.environ, **ENV}, cwd=ROOT)
+    assert p.returncode == 0, p.stdout + p.stderr
+    m = json.loads((out/"metrics.json").read_text())
+    assert m["n_procs"] == 2
+    assert m["steps"] == 256//64//2                                   # 4 batches of 64 an epoch, split over 2 ranks
+    ck = json.loads((out/"ckpt"/"checkpoint.json").read_text())
+    assert ck["step"] == m["steps"] and ck["config"]["n_train"] == 256
