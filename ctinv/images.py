@@ -12,8 +12,8 @@ from fastai.distributed import rank_distrib, num_distrib
 from .pfode import EPS, T_MAX, ConsistencyModel, Noiser
 from .nets import unet_preset
 from .losses import CTLoss, CTInversionLoss, IGCTPair, IGCTLoss
-from .train import consistency_learner, distrib_ctx_auto, read_checkpoint, Checkpointer
-from .samplers import encode, cm_sample, reconstruct, count_nfe
+from .train import consistency_learner, distrib_ctx_auto, read_checkpoint, Checkpointer, _atomic_write_text
+from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from .data import DATASETS, get_dls, save_grid
 from .metrics import psnr, ssim, lpips_distance, train_classifier, edit_accuracy
 
@@ -132,9 +132,7 @@ def train_pair(dls, # `get_dls` loaders of (images, labels), with `meta`
                                 use_labels=True, ema=None, ema_half_life_img=ema_half_life_img or p['ema_half_life_img'],
                                 ckpt_dir=ckpt_dir, ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
                                 config=config, quiet=quiet, cbs=cbs)
-    if num_distrib() > 1:
-        with distrib_ctx_auto(learn): learn.fit_ct(n_epoch, resume=resume)
-    else: learn.fit_ct(n_epoch, resume=resume)
+    with distrib_ctx_auto(learn): learn.fit_ct(n_epoch, resume=resume)   # a no-op outside torchrun
     return learn
 
 # %% ../nbs/10_images.ipynb #d29938de
@@ -213,9 +211,8 @@ def recon_grid(pair, x:Tensor, y:Tensor, nrow:int=8)->Tensor:
 @torch.no_grad()
 def edit_grid(pair, x:Tensor, y:Tensor, n_classes:int, w:float|None=None)->Tensor:
     "One row per source image: the source, then its conversion to each class $0 \\dots K-1$."
-    z = encode(pair.noiser, x, labels=y)
     tar = torch.arange(n_classes, device=x.device).repeat(len(x))
-    e = cm_sample(pair.denoiser, z.repeat_interleave(n_classes, 0), labels=tar, w=guidance(pair, w))
+    e = edit(pair.noiser, pair.denoiser, x.repeat_interleave(n_classes, 0), y.repeat_interleave(n_classes, 0), tar, guidance(pair, w))
     return torch.cat([x[:, None], e.reshape(len(x), n_classes, *x.shape[1:])], 1).flatten(0, 1)
 
 def one_per_class(x:Tensor, y:Tensor, n_classes:int)->tuple[Tensor, Tensor]:
@@ -235,10 +232,6 @@ def save_figures(pair, dls, out, # the pair, its loaders, the run folder
                 edit=save_grid(edit_grid(pair, xs, ys, K, w), out/'edit.png', K + 1))
 
 # %% ../nbs/10_images.ipynb #37b7ba4d
-def _write_json(path:Path, obj):
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2)); os.replace(tmp, path)
-
 def _resume_config(resume, out:Path)->tuple[Path, dict]:
     "The checkpoint folder of the run to resume (`True`: `out`) and its stored config; clear errors when absent or foreign."
     src = out if resume is True else Path(resume)
@@ -325,7 +318,7 @@ def _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, cla
     m.update(wall_s=time.time() - t0, train_wall_s=train_s, cpu_s=time.process_time(), steps=int(learn.train_iter),
              epochs=hist[-1]['epoch'] + 1 if hist else 0, final_train_loss=hist[-1]['train_loss'] if hist else None,
              torch_threads=torch.get_num_threads(), n_procs=n_procs, config=config)
-    _write_json(out/'metrics.json', m)
+    _atomic_write_text(out/'metrics.json', json.dumps(m, indent=2))
     return m
 
 # %% ../nbs/10_images.ipynb #4b246606

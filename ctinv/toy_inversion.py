@@ -13,7 +13,7 @@ from fastai.callback.schedule import ParamScheduler, SchedCos
 from .pfode import EPS, T_MAX, ConsistencyModel, Noiser, EDMDenoiser, exact_denoiser, quantile_flow_map
 from .nets import ToyMLP
 from .losses import CTLoss, CTInversionLoss, DSMLoss
-from .train import consistency_learner, tensor_dls
+from .train import consistency_learner, tensor_dls, _atomic_write_text
 from .samplers import ddim_invert, encode, cm_sample
 
 # %% auto #0
@@ -39,9 +39,10 @@ def exact_maps(atoms=ATOMS, eps:float=EPS, T:float=T_MAX)->tuple:
     return f_star, g_star
 
 def toy_points(n:int, # number of points
-               atoms=ATOMS, seed:int=0, eps:float=EPS, T:float=T_MAX, dtype=torch.float32)->tuple:
+               atoms=ATOMS, seed:int=0, eps:float=EPS, T:float=T_MAX, dtype=torch.float32,
+               generator=None)->tuple: # draw from this generator instead of a fresh one seeded with `seed`
     "`(x_t, t, atom index)`: `n` draws of $p_t$ with $\\ln t$ uniform on $[\\ln\\epsilon, \\ln T]$."
-    gen, a = torch.Generator().manual_seed(seed), torch.tensor(atoms, dtype=dtype)
+    gen, a = generator or torch.Generator().manual_seed(seed), torch.tensor(atoms, dtype=dtype)
     idx = torch.randint(len(a), (n,), generator=gen)
     t = (math.log(eps) + torch.rand(n, generator=gen, dtype=dtype)*math.log(T/eps)).exp()
     return a[idx] + t*torch.randn(n, generator=gen, dtype=dtype), t, idx
@@ -98,9 +99,7 @@ def toy_inversion_metrics(f, # consistency model f(x, t)
                           atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->dict:
     "Errors of `f` and `g` against the exact flow maps of the point mixture `atoms` (see above)."
     gen, a = torch.Generator().manual_seed(seed), torch.tensor(atoms, dtype=torch.float64)
-    idx = torch.randint(len(a), (n,), generator=gen)
-    t = (math.log(eps) + torch.rand(n, generator=gen, dtype=torch.float64)*math.log(T/eps)).exp()
-    xt = a[idx] + t*torch.randn(n, generator=gen, dtype=torch.float64)
+    xt, t, idx = toy_points(n, atoms, eps=eps, T=T, dtype=torch.float64, generator=gen)
     fp, gp = f(xt.float(), t.float()).double(), g(xt.float(), t.float()).double()
     x_eps = a[idx] + eps*torch.randn(n, generator=gen, dtype=torch.float64)
     lat = g(x_eps.float(), torch.full((n,), eps)).double()
@@ -116,14 +115,18 @@ def toy_inversion_metrics(f, # consistency model f(x, t)
                 latent_monotone=bool((g(grid, torch.full_like(grid, eps)).diff() >= 0).all()))
 
 # %% ../nbs/05_toy_inversion.ipynb #33abf8f3
+def _clean_points(n, atoms, seed, eps, T)->tuple:
+    "`n` clean points $x_\\epsilon = x_0 + \\epsilon z$ (float64, seeded with `seed + 1`) and their exact latents $g^*(x_\\epsilon, \\epsilon)$."
+    gen, a = torch.Generator().manual_seed(seed + 1), torch.tensor(atoms, dtype=torch.float64)
+    x_eps = a[torch.randint(len(a), (n,), generator=gen)] + eps*torch.randn(n, generator=gen, dtype=torch.float64)
+    return x_eps, quantile_flow_map(x_eps, eps, T, a)
+
 @torch.no_grad()
 def ddim_inversion_errors(denoiser, # EDM denoiser D(x, t)
                           n_steps=(1, 2, 5, 10, 30, 100), # Euler steps (= NFE) to try
                           atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->list:
     "Latent error $\\mathbb E|\\hat z - g^*(x_\\epsilon, \\epsilon)|/T$ and KS of DDIM inversion, one dict per `n_steps`."
-    gen, a = torch.Generator().manual_seed(seed + 1), torch.tensor(atoms, dtype=torch.float64)
-    x_eps = a[torch.randint(len(a), (n,), generator=gen)] + eps*torch.randn(n, generator=gen, dtype=torch.float64)
-    z_star = quantile_flow_map(x_eps, eps, T, a)
+    x_eps, z_star = _clean_points(n, atoms, seed, eps, T)
     res = []
     for k in n_steps:
         z = ddim_invert(denoiser, x_eps.float(), n_steps=k).double()
@@ -134,9 +137,8 @@ def ddim_inversion_errors(denoiser, # EDM denoiser D(x, t)
 @torch.no_grad()
 def noiser_latent_error(g, atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->float:
     "The noiser's (1 NFE) latent error on the points of `ddim_inversion_errors`."
-    gen, a = torch.Generator().manual_seed(seed + 1), torch.tensor(atoms, dtype=torch.float64)
-    x_eps = a[torch.randint(len(a), (n,), generator=gen)] + eps*torch.randn(n, generator=gen, dtype=torch.float64)
-    return (encode(g, x_eps.float(), eps).double() - quantile_flow_map(x_eps, eps, T, a)).abs().mean().item()/T
+    x_eps, z_star = _clean_points(n, atoms, seed, eps, T)
+    return (encode(g, x_eps.float(), eps).double() - z_star).abs().mean().item()/T
 
 # %% ../nbs/05_toy_inversion.ipynb #98329246
 def _figure(figsize):
@@ -196,10 +198,6 @@ def run_toy_inversion(steps:int=3000, # optimiser steps of the CM and of the noi
              ddim_latent_error_30=next(d["latent_error"] for d in ddim if d["n_steps"] == 30))
     return f, g, D, m
 
-def _atomic_write(path:Path, text:str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text); os.replace(tmp, path)
-
 def toy_inversion_demo(out:str|Path="runs/toy_inversion", # output folder
                        steps:int=3000, seed:int=0)->dict:
     "Run Fig. 1 end to end; write `fig1.png`, `ddim_inversion.png` and `metrics.json` to `out`; return the metrics."
@@ -211,7 +209,7 @@ def toy_inversion_demo(out:str|Path="runs/toy_inversion", # output folder
     plot_fig1(f, g, seed=seed).savefig(out/"fig1.png", dpi=80)
     plot_ddim(m["ddim"], m["ddim_exact"], m["noiser_latent_error"]).savefig(out/"ddim_inversion.png", dpi=100)
     m.update(steps=steps, seed=seed, wall_s=time.time() - t0)
-    _atomic_write(out/"metrics.json", json.dumps(m, indent=2))
+    _atomic_write_text(out/"metrics.json", json.dumps(m, indent=2))
     return m
 
 def toy_cli(argv:list|None=None): # command-line arguments (default: sys.argv[1:])
