@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, math, os, random, sys, time, hashlib
 from pathlib import Path
 from copy import deepcopy
+from contextlib import contextmanager
 import torch, torch.nn as nn
 from torch import Tensor
 import warnings
@@ -313,6 +314,13 @@ def _broadcast(self:DistributedDL, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.cpu().tolist()
 
+@contextmanager
 def distrib_ctx_auto(learn:Learner):
-    "`learn.distrib_ctx` with `cpu=True` when there is no GPU and no BatchNorm syncing."
-    return learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available())
+    "`learn.distrib_ctx` with `cpu=True` when there is no GPU and no BatchNorm syncing; ends the process group it started."
+    dist = torch.distributed
+    started = dist.is_available() and not dist.is_initialized()
+    try:
+        with learn.distrib_ctx(sync_bn=False, cpu=not torch.cuda.is_available()): yield learn
+        if started and dist.is_initialized(): dist.barrier()          # no rank tears down while another still talks
+    finally:
+        if started and dist.is_initialized(): dist.destroy_process_group()

@@ -12,7 +12,7 @@ from ctinv.pfode import ConsistencyModel
 from ctinv.nets import ToyMLP
 from ctinv.losses import CTLoss
 from ctinv.train import consistency_learner, tensor_dls, distrib_ctx_auto, Checkpointer
-from fastai.distributed import rank_distrib, num_distrib
+from fastai.distributed import rank_distrib
 
 class Seen(Callback):
     "Record the clean samples this rank trains on (before they are replaced by the noisy pair); optionally slow down."
@@ -35,9 +35,7 @@ def main():
     seen = Seen(a.slow)
     learn = consistency_learner(tensor_dls(x, bs=256), ConsistencyModel(ToyMLP(hidden=32)), CTLoss(), lr=1e-3,
                                 ema=0.99, ckpt_dir=out/"ckpt", quiet=True, cbs=[seen])
-    if num_distrib() > 1:
-        with distrib_ctx_auto(learn): learn.fit_ct(a.epochs, resume=a.resume)
-    else: learn.fit_ct(a.epochs, resume=a.resume)
+    with distrib_ctx_auto(learn): learn.fit_ct(a.epochs, resume=a.resume)   # a no-op in one process
     r = rank_distrib()
     save_file({k: v.contiguous() for k, v in learn.model.state_dict().items()}, str(out/f"rank{r}.safetensors"))
     hist = learn.cbs.filter(lambda c: isinstance(c, Checkpointer))[0].history
