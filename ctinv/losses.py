@@ -9,13 +9,15 @@ from contextlib import contextmanager
 from functools import partial
 import torch, torch.nn as nn
 from torch import Tensor
-from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast
+from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast, ConsistencyModel, Noiser
+from .nets import unet_preset
 
 # %% auto #0
-__all__ = ['loss_on', 'shared_dropout', 'huber_c', 'pseudo_huber', 'squared_l2', 'l1_distance', 'get_distance', 'ict_n_levels',
-           'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels',
-           'sample_level_pairs', 'pair_weight', 'check_batch', 'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss', 'CDLoss',
-           'CTInversionLoss', 'IGCTPair', 'IGCTLoss']
+__all__ = ['METHODS', 'DEFAULT_METHOD', 'loss_on', 'shared_dropout', 'huber_c', 'pseudo_huber', 'squared_l2', 'l1_distance',
+           'get_distance', 'stage_at', 'ict_n_levels', 'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r',
+           'guide_prob', 'lognormal_levels', 'sample_level_pairs', 'pair_weight', 'check_batch', 'BaseLoss', 'DSMLoss',
+           'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'IGCTPair', 'IGCTLoss', 'CTInvPair', 'CTInvLoss',
+           'check_choice', 'make_pair', 'make_loss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -76,6 +78,14 @@ def _need_total(total_steps, who):
     if total_steps is None:
         raise ValueError(f"{who} needs total_steps, the curriculum length K in steps: pass it (the trainer sets it when None)")
     if total_steps < 1: raise ValueError(f"{who}: total_steps must be >= 1, got {total_steps}")
+
+def stage_at(step:int, # training step k
+             stage_steps:int|None, # steps per stage; None: total_steps // n_stages
+             total_steps:int|None=None, n_stages:int=9, who:str="stage_at")->int:
+    "ECT / iGCT stage $\\lfloor k/\\text{stage\\_steps}\\rfloor$, with `stage_steps` defaulting to $\\lfloor K/\\text{n\\_stages}\\rfloor$."
+    if stage_steps is None: _need_total(total_steps, who + " without stage_steps")
+    elif stage_steps < 1: raise ValueError(f"{who}: stage_steps must be >= 1, got {stage_steps}")
+    return step // (stage_steps or max(1, total_steps // n_stages))
 
 def ict_n_levels(step:int, # training step k
                  total_steps:int, # curriculum length K
@@ -288,8 +298,7 @@ class ECTLoss(BaseLoss):
 
     def stage_at(self, step:int)->int:
         "The stage $\\lfloor k/\\text{stage\\_steps}\\rfloor$ at `step`."
-        if self.stage_steps is None: _need_total(self.total_steps, type(self).__name__ + " without stage_steps")
-        return step // (self.stage_steps or max(1, self.total_steps // self.n_stages))
+        return stage_at(step, self.stage_steps, self.total_steps, self.n_stages, type(self).__name__)
 
     def pairs(self, x0:Tensor, step:int)->tuple[Tensor, Tensor]:
         "Continuous level pairs `(r, t)` at `step`."
@@ -380,8 +389,7 @@ class CTInversionLoss(BaseLoss):
     def pairs(self, x0:Tensor, step:int)->tuple[Tensor, Tensor]:
         "`(t_lo, t_hi)`: the online (less noisy) and the target level."
         if not self.continuous: return sample_level_pairs(x0.shape[0], x0, *self.levels(step), generator=self.generator)
-        if self.stage_steps is None: _need_total(self.total_steps, "CTInversionLoss(continuous=True) without stage_steps")
-        stage = step // (self.stage_steps or max(1, self.total_steps // self.n_stages))
+        stage = stage_at(step, self.stage_steps, self.total_steps, self.n_stages, "CTInversionLoss(continuous=True)")
         r, t = sample_level_pairs(x0.shape[0], x0, stage=stage, offset=0, p_mean=self.p_mean, p_std=self.p_std, T=self.T, generator=self.generator)
         return r.clamp(min=self.eps), t.clamp(min=self.eps)
 
@@ -429,8 +437,7 @@ class IGCTLoss(BaseLoss):
 
     def stage_at(self, step:int)->int:
         "The stage at `step`."
-        if self.stage_steps is None: _need_total(self.total_steps, "IGCTLoss without stage_steps")
-        return step // (self.stage_steps or max(1, self.total_steps // self.n_stages))
+        return stage_at(step, self.stage_steps, self.total_steps, self.n_stages, "IGCTLoss")
 
     @staticmethod
     def guided_pair(x_tar:Tensor, x_src:Tensor, t:Tensor, r:Tensor, w:Tensor, m:Tensor, z:Tensor):
@@ -481,3 +488,72 @@ class IGCTLoss(BaseLoss):
         "$\\frac1B\\sum_b [\\mathcal L_{inv} + \\mathcal L_{gen} + \\lambda_{rec}\\mathcal L_{rec}]$."
         d = self.terms(preds, *yb)
         return (d["gen"] + d["inv"] + (0 if d["rec"] is None else d["rec"])).mean()
+
+# %% ../nbs/02_losses.ipynb #c6828725
+class CTInvPair(nn.Module):
+    "A class-conditional consistency model $f_\\theta$ and noiser $g_\\phi$ side by side: disjoint weights, one optimiser."
+    def __init__(self, noiser:nn.Module, # wrapped noiser g(x, t, labels)
+                 denoiser:nn.Module): # wrapped consistency model f(x, t, labels)
+        super().__init__()
+        self.noiser, self.denoiser = noiser, denoiser
+    def forward(self, x_f, t_f, labels_f, x_g, t_g, labels_g)->tuple:
+        "`(f(x_f, t_f | c), g(x_g, t_g | c))`."
+        return self.denoiser(x_f, t_f, labels_f), self.noiser(x_g, t_g, labels_g)
+
+class CTInvLoss:
+    "CT for the denoiser plus CT Inversion for the noiser, both on the same clean batch (the CT Inversion report's pair)."
+    ema_teacher = False
+    def __init__(self, cm_loss=None, # the denoiser's loss; default iCT (`CTLoss()`)
+                 inv_loss=None, # the noiser's loss; default `CTInversionLoss()`
+                 n_classes:int|None=None): # labels are checked against it
+        self.cm = cm_loss if cm_loss is not None else CTLoss(n_classes=n_classes)
+        self.inv = inv_loss if inv_loss is not None else CTInversionLoss(n_classes=n_classes)
+    @property
+    def total_steps(self): return None if None in (self.cm.total_steps, self.inv.total_steps) else self.cm.total_steps
+    @total_steps.setter
+    def total_steps(self, k): self.cm.total_steps = self.inv.total_steps = k
+    def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
+        "`xb = (x_f, t_f, c, x_g, t_g, c)`, `yb = (f target, f weight, g target, g weight)`."
+        sub = lambda m, name: None if m is None else getattr(m, name)
+        xf, yf = self.cm.batch(model.denoiser, x0, labels, step, sub(teacher, 'denoiser'))
+        xg, yg = self.inv.batch(model.noiser, x0, labels, step, sub(teacher, 'noiser'))
+        return (xf[0], xf[1], labels, xg[0], xg[1], labels), (*yf, *yg)
+    def __call__(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt)->Tensor:
+        "$\\mathcal L_{CT}(\\theta) + \\mathcal L_{inv}(\\phi)$."
+        return self.cm(preds[0], f_tgt, f_wt) + self.inv(preds[1], g_tgt, g_wt)
+
+# %% ../nbs/02_losses.ipynb #89b768cc
+METHODS = ('igct', 'ctinv')   # iGCT's one-stage pair; CT + CT Inversion trained apart
+DEFAULT_METHOD = 'igct'
+
+def check_choice(value, choices, what:str):
+    "Raise a one-line ValueError unless `value` is one of `choices`."
+    if value not in choices: raise ValueError(f"unknown {what} {value!r}: choose one of {list(choices)}")
+
+def make_pair(method:str=DEFAULT_METHOD, # 'igct' or 'ctinv'
+              net:str='tiny', # a `ctinv.nets.PRESETS` name, for both networks
+              n_classes:int=10, channels:int=1, resolution:int=8, # the data set's
+              seed:int=0, # the initial weights (drawn without touching the global RNG)
+              edm_when_training:bool|None=None, # denoiser: EDM scalings in train mode (default: iGCT yes, CT Inversion no)
+              **net_overrides)->nn.Module: # any `UNet` argument
+    "A fresh class-conditional noiser + denoiser pair for `method` (`.noiser`, `.denoiser`)."
+    check_choice(method, METHODS, 'method')
+    if not isinstance(resolution, int) or resolution < 1: raise ValueError(f"the UNet needs square images of a positive integer size, got resolution {resolution!r}")
+    kw = dict(in_channels=channels, img_resolution=resolution, n_classes=n_classes, **net_overrides)
+    igct = method == 'igct'
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        g = Noiser(unet_preset(net, **kw))
+        f = ConsistencyModel(unet_preset(net, guidance_embed=igct, **kw), edm_when_training=igct if edm_when_training is None else edm_when_training)
+        return IGCTPair(g, f) if igct else CTInvPair(g, f)
+
+def make_loss(method:str=DEFAULT_METHOD, n_classes:int|None=None,
+              ct_s1:int|None=None, # ctinv: final number of intervals of both curricula (default the losses' 1280)
+              **kwargs):
+    "The training loss of `method`: `IGCTLoss` or `CTInvLoss` (keyword arguments go to it)."
+    check_choice(method, METHODS, 'method')
+    if method == 'igct': return IGCTLoss(n_classes=n_classes, **kwargs)
+    if ct_s1 is not None:
+        kwargs.setdefault('cm_loss', CTLoss(s1=ct_s1, n_classes=n_classes))
+        kwargs.setdefault('inv_loss', CTInversionLoss(s1=ct_s1, n_classes=n_classes))
+    return CTInvLoss(n_classes=n_classes, **kwargs)
