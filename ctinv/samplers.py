@@ -10,9 +10,10 @@ from torch import Tensor
 from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast
 
 # %% auto #0
-__all__ = ['NFECounter', 'count_nfe', 'edm_sigmas', 'edm_sampler', 'cfg', 'ddim_invert', 'cm_sample', 'multistep_sample',
-           'encode', 'dm_decode', 'reconstruct', 'edit', 'slerp', 'interpolate', 'denoise', 'gamma_sample',
-           'zero_shot_edit', 'inpaint', 'luma_basis', 'patch_basis', 'colorize', 'super_resolve']
+__all__ = ['NFECounter', 'count_nfe', 'edm_sigmas', 'edm_sampler', 'cfg', 'cfg_update', 'apg_split', 'APGUpdate', 'guide',
+           'cfg_interval', 'apg', 'ddim_invert', 'cm_sample', 'multistep_sample', 'encode', 'dm_decode', 'reconstruct',
+           'edit', 'slerp', 'interpolate', 'denoise', 'gamma_sample', 'zero_shot_edit', 'inpaint', 'luma_basis',
+           'patch_basis', 'colorize', 'super_resolve']
 
 # %% ../nbs/03_samplers.ipynb #22bc5e9a
 class NFECounter:
@@ -63,7 +64,10 @@ def _level(t:float, x:Tensor)->Tensor:
     "The level `t` as a `(B,)` tensor of `x`'s dtype and device."
     return torch.full(x.shape[:1], float(t), dtype=x.dtype, device=x.device)
 
-def _randn(x:Tensor, generator=None)->Tensor: return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+def _randn(x:Tensor, generator=None)->Tensor:
+    "Standard normal noise of `x`'s shape and dtype, drawn on the generator's device (a CPU generator works for CUDA data), on `x`'s device."
+    dev = x.device if generator is None else generator.device
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=dev).to(x.device)
 def _clip(x:Tensor, clip:bool)->Tensor: return x.clamp(-1, 1) if clip else x
 
 def _grid(sigmas, decreasing:bool, what:str, min_len:int=2)->list:
@@ -129,6 +133,79 @@ def cfg(denoiser, # class-conditional D(x, t, labels=...), trained with a null c
         d_null = denoiser(x, t, labels=torch.full_like(labels, null_label))
         return d_null + (1 + bcast(w, x))*(d_c - d_null)
     return guided
+
+# %% ../nbs/03_samplers.ipynb #a9793370
+def cfg_update(w, # guidance weight, code convention (omega = 1 + w): a number or (B,)
+              ):
+    "Combination rule of classifier-free guidance, `(d_c, d_null, t) -> d_null + (1 + w)(d_c - d_null)`."
+    def combine(d_c:Tensor, d_null:Tensor, t=None)->Tensor: return d_null + (1 + bcast(w, d_c))*(d_c - d_null)
+    return combine
+
+def apg_split(delta:Tensor, # guidance update (B, ...)
+              d_c:Tensor, # conditional prediction (B, ...)
+             )->tuple[Tensor, Tensor]:
+    "`(delta_par, delta_perp)`: the part of each (flattened) sample of `delta` along `d_c`, and the rest (in float64)."
+    v, u = delta.reshape(len(delta), -1).double(), d_c.reshape(len(d_c), -1).double()
+    par = (v*u).sum(1, keepdim=True)/(u*u).sum(1, keepdim=True).clamp(min=1e-300)*u
+    return par.reshape(delta.shape).to(delta.dtype), (v - par).reshape(delta.shape).to(delta.dtype)
+
+class APGUpdate:
+    "Adaptive projected guidance: $D_c + w(\\Delta_\\perp + \\eta\\Delta_\\parallel)$ with reverse momentum and rescaling of $\\Delta$."
+    def __init__(self, w, # guidance weight, code convention (omega = 1 + w): a number or (B,)
+                 eta:float=0., # weight of the parallel part (1 with no momentum/rescaling: CFG)
+                 norm_threshold:float=0., # r: rescale Delta to norm <= r per sample (0: off)
+                 momentum:float=0., # beta of the running average (negative: reverse momentum; 0: off)
+                ):
+        if norm_threshold < 0: raise ValueError(f"norm_threshold must be >= 0 (0: no rescaling), got {norm_threshold}")
+        self.w, self.eta, self.norm_threshold, self.momentum = w, eta, norm_threshold, momentum
+        self.reset()
+    def reset(self):
+        "Forget the running average (a new trajectory; also done when the level goes up)."
+        self.running, self.last_t = None, None
+        return self
+    def __call__(self, d_c:Tensor, d_null:Tensor, t=None)->Tensor:
+        delta = d_c - d_null
+        if self.momentum:
+            tt = None if t is None else float(torch.as_tensor(t).max())
+            if self.running is None or self.running.shape != delta.shape or (tt is not None and self.last_t is not None and tt > self.last_t):
+                self.running = torch.zeros_like(delta)
+            delta = delta + self.momentum*self.running
+            self.running, self.last_t = delta, tt
+        if self.norm_threshold > 0:
+            norm = delta.reshape(len(delta), -1).norm(dim=1).clamp(min=1e-300)
+            delta = delta*bcast((self.norm_threshold/norm).clamp(max=1), delta)
+        par, perp = apg_split(delta, d_c)
+        return d_c + bcast(self.w, d_c)*(perp + self.eta*par)
+
+def guide(denoiser, # class-conditional D(x, t, labels=...), trained with a null class
+          combine, # rule (d_c, d_null, t) -> prediction: `cfg_update(w)`, `APGUpdate(w, ...)`
+          null_label:int, # id of the null (unconditional) class, usually `n_classes`
+          t_lo:float=0., t_hi:float=math.inf, # guide only for levels in (t_lo, t_hi]; D_c alone elsewhere
+         ):
+    "Guided denoiser `(x, t, labels)`: `combine(D_c, D_null, t)` for levels in `(t_lo, t_hi]`, `D_c` elsewhere (1 model call there)."
+    if not 0 <= t_lo < t_hi: raise ValueError(f"the guidance interval (t_lo, t_hi] needs 0 <= t_lo < t_hi, got ({t_lo}, {t_hi}]")
+    def guided(x:Tensor, t, labels=None)->Tensor:
+        if labels is None: raise ValueError("a guided denoiser needs class labels")
+        labels, tb = _labels(labels, x), bcast(t, x)
+        inside = (tb > t_lo) & (tb <= t_hi)
+        d_c = denoiser(x, t, labels=labels)
+        if not inside.any(): return d_c
+        out = combine(d_c, denoiser(x, t, labels=torch.full_like(labels, null_label)), t)
+        return out if inside.all() else torch.where(inside, out, d_c)
+    return guided
+
+def cfg_interval(denoiser, w, null_label:int, # as in `cfg`
+                 t_lo:float=0.28, t_hi:float=5.42, # the interval (EDM2 ImageNet-512 setting of Kynkäänniemi et al.)
+                ):
+    "CFG with a guidance interval: $D_\\varnothing + (1+w)(D_c - D_\\varnothing)$ for $t \\in (t_{lo}, t_{hi}]$, $D_c$ elsewhere."
+    return guide(denoiser, cfg_update(w), null_label, t_lo, t_hi)
+
+def apg(denoiser, w, null_label:int, # as in `cfg`
+        eta:float=0., norm_threshold:float=0., momentum:float=0., # see `APGUpdate`
+        t_lo:float=0., t_hi:float=math.inf, # optional guidance interval
+       ):
+    "APG-guided denoiser `(x, t, labels)`; a fresh `APGUpdate` state per call of `apg`."
+    return guide(denoiser, APGUpdate(w, eta, norm_threshold, momentum), null_label, t_lo, t_hi)
 
 # %% ../nbs/03_samplers.ipynb #8e669372
 def ddim_invert(denoiser, # D(x, t, labels=None)
