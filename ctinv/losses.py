@@ -189,6 +189,12 @@ def check_batch(x0:Tensor, labels:Tensor|None=None, n_classes:int|None=None):
         raise ValueError(f"labels must be class ids in [0, {n_classes if n_classes is not None else 'n_classes'}), "
                          f"got values in [{int(labels.min())}, {int(labels.max())}]")
 
+def _uses_dropout(net)->bool:
+    "Whether `net` draws dropout masks in its current mode (`nn.Dropout` modules, or a float `dropout` attribute > 0)."
+    if not isinstance(net, nn.Module) or not net.training: return False
+    return any((isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0) or
+               (isinstance(getattr(m, "dropout", None), float) and m.dropout > 0) for m in net.modules())
+
 def _xb(x, t, labels=None, w=None):
     "The model inputs `(x, t[, labels[, w]])`."
     if w is not None: return (x, t, labels, w)
@@ -210,6 +216,18 @@ class BaseLoss:
     def _target(self, net, x0, *xb):
         "Stop-gradient target pass with the online pass's dropout masks."
         with shared_dropout(x0): return net(*xb)
+    def _target_where(self, net, x_r:Tensor, r:Tensor, y:Tensor, labels=None, w=None, nan_to_num:bool=False)->Tensor:
+        "Call under `shared_dropout`: `net(x_r, r | labels, w)` where $r > 0$, `y` where $r = 0$; the network runs only where needed."
+        pos = r > 0
+        if not pos.any(): return y                                   # ECT/iGCT stage 0: no pass at all
+        if pos.all() or _uses_dropout(net):                          # one pass over the whole batch: the online dropout masks
+            out = net(*_xb(x_r, torch.where(pos, r, torch.full_like(r, getattr(self, "eps", EPS))), labels, w))
+            return torch.where(pos.reshape(-1, *[1]*(y.ndim - 1)), out.nan_to_num() if nan_to_num else out, y)
+        i = pos.nonzero().squeeze(1)
+        out = net(*_xb(x_r[i], r[i], None if labels is None else labels[i], None if w is None else w[i]))
+        tgt = y.clone()
+        tgt[i] = (out.nan_to_num() if nan_to_num else out).to(y.dtype)
+        return tgt
     def __call__(self, pred:Tensor, target:Tensor, weight:Tensor)->Tensor:
         "$\\frac1B\\sum_b \\lambda_b\\, d(\\text{pred}_b, \\text{target}_b)$."
         return (weight*self.distance(pred, target)).mean()
@@ -310,9 +328,7 @@ class ECTLoss(BaseLoss):
         check_batch(x0, labels, self.n_classes)
         r, t = self.pairs(x0, step)
         z = _randn(x0, self.generator)
-        r_eval = torch.where(r > 0, r, torch.full_like(r, self.eps))  # r = 0 rows are replaced by x0 below
-        target = self._target(model if teacher is None else teacher, x0, *_xb(x0 + bcast(r, x0)*z, r_eval, labels))
-        target = torch.where((r > 0).reshape(-1, *[1]*(x0.ndim - 1)), target, x0)
+        with shared_dropout(x0): target = self._target_where(model if teacher is None else teacher, x0 + bcast(r, x0)*z, r, x0, labels)
         return _xb(x0 + bcast(t, x0)*z, t, labels), (target, 1/(t - r))
 
 # %% ../nbs/02_losses.ipynb #803ba56a
@@ -412,9 +428,9 @@ class IGCTPair(nn.Module):
         self.T = T if T is not None else getattr(noiser, "T", T_MAX)
 
     def forward(self, x_t, t, labels, w, x_in, t_in, x_eps=None)->tuple:
-        "`(f(x_t, t|c, w), g(x_in, t_in|c), f(g(x_eps, eps|c), T|c, 0) or None)`."
-        f = self.denoiser(x_t, t, labels, w)
+        "`(f(x_t, t|c, w), g(x_in, t_in|c), f(g(x_eps, eps|c), T|c, 0) or None)`; the noiser runs first (see `IGCTLoss.batch`)."
         g = self.noiser(x_in, t_in, labels)
+        f = self.denoiser(x_t, t, labels, w)
         if x_eps is None: return f, g, None
         z_T = self.noiser(x_eps, self.eps, labels)
         return f, g, self.denoiser(z_T, self.T, labels, None if w is None else torch.zeros_like(w))
@@ -470,10 +486,9 @@ class IGCTLoss(BaseLoss):
         # (c) reconstruction input, on every recon_every-th step
         x_eps = x0 + self.eps*_randn(x0, gen) if step % self.recon_every == 0 else None
         net = model if teacher is None else teacher
-        with shared_dropout(x0):
-            f_tgt = net.denoiser(x_r, torch.where(r > 0, r, torch.full_like(r, self.eps)), labels, w)
+        with shared_dropout(x0):   # in the order of the online passes: noiser, then denoiser (only where r > 0)
             g_tgt = net.noiser(x0 + bcast(t_tgt, x0)*z2, t_tgt, labels)
-        f_tgt = torch.where((r > 0).reshape(-1, *[1]*(x0.ndim - 1)), f_tgt.nan_to_num(), y)
+            f_tgt = self._target_where(net.denoiser, x_r, r, y, labels, w, nan_to_num=True)
         xb = (x_t, t, labels, w, x0 + bcast(t_in, x0)*z2, t_in, x_eps)
         return xb, (f_tgt, 1/(t - r), g_tgt, pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T), x_eps)
 
