@@ -17,7 +17,7 @@ __all__ = ['METHODS', 'DEFAULT_METHOD', 'loss_on', 'shared_dropout', 'huber_c', 
            'get_distance', 'stage_at', 'ict_n_levels', 'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r',
            'guide_prob', 'lognormal_levels', 'sample_level_pairs', 'pair_weight', 'check_batch', 'BaseLoss', 'DSMLoss',
            'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'IGCTPair', 'IGCTLoss', 'CTInvPair', 'CTInvLoss',
-           'check_choice', 'make_pair', 'make_loss']
+           'check_choice', 'make_pair', 'make_loss', 'GuidedCDLoss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -572,3 +572,46 @@ def make_loss(method:str=DEFAULT_METHOD, n_classes:int|None=None,
         kwargs.setdefault('cm_loss', CTLoss(s1=ct_s1, n_classes=n_classes))
         kwargs.setdefault('inv_loss', CTInversionLoss(s1=ct_s1, n_classes=n_classes))
     return CTInvLoss(n_classes=n_classes, **kwargs)
+
+# %% ../nbs/02_losses.ipynb #995a5673
+class GuidedCDLoss(CDLoss):
+    "Guided CD: one Heun (or Euler) step of the CFG teacher's PF-ODE $D_w$ per pair, $w \\sim \\mathcal U[w_{min}, w_{max}]$ per sample."
+    def __init__(self, teacher_denoiser:nn.Module, # class-conditional D_phi(x, t, labels) trained with a null class, frozen
+                 null_label:int, # the teacher's null class id (usually n_classes)
+                 w_min:float=0., w_max:float=14., # guidance weight w ~ U[w_min, w_max] (omega = 1 + w)
+                 solver:str="heun", n_levels:int=18, level_probs:str="uniform", weighting:str="one", target_ema:float=0.,
+                 distance="pseudo_huber", c:float|None=None,
+                 eps:float=EPS, T:float=T_MAX, rho:float=RHO, n_classes:int|None=None, generator=None):
+        super().__init__(teacher_denoiser, solver, n_levels, level_probs, weighting, target_ema, distance, c, eps, T, rho, n_classes, generator)
+        if not w_min <= w_max: raise ValueError(f"the guidance range needs w_min <= w_max, got [{w_min}, {w_max}]")
+        self.null_label, self.w_min, self.w_max = null_label, w_min, w_max
+
+    def guided_denoiser(self, x:Tensor, t:Tensor, labels:Tensor, w)->Tensor:
+        "The teacher's CFG prediction $D_\\varnothing + (1 + w)(D_c - D_\\varnothing)$."
+        d_c = self.teacher_denoiser(x, t, labels)
+        d_null = self.teacher_denoiser(x, t, torch.full_like(labels, self.null_label))
+        return d_null + (1 + bcast(w, x))*(d_c - d_null)
+
+    @torch.no_grad()
+    def ode_step(self, x:Tensor, t:Tensor, s:Tensor, labels=None, w=0.)->Tensor:
+        "One Euler or Heun step of the guided PF-ODE from level `t` to level `s`, guided at both stages."
+        if labels is None: raise ValueError("guided CD needs class labels: the teacher is class-conditional")
+        t, s = bcast(t, x), bcast(s, x)
+        D = lambda x, t: self.guided_denoiser(x, t.flatten(), labels, w)
+        d1 = (x - D(x, t))/t
+        x1 = x + (s - t)*d1
+        if self.solver == "euler": return x1
+        return x + (s - t)*(d1 + (x1 - D(x1, s))/s)/2
+
+    def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
+        "`xb = (x0 + t_{n+1} z, t_{n+1}, labels, w)`, `yb = (sg f(x_hat_n, t_n | c, w), lambda)`."
+        check_batch(x0, labels, self.n_classes)
+        if labels is None: raise ValueError("guided CD needs class labels: the teacher is class-conditional")
+        if self.ema_teacher and teacher is None: raise ValueError("GuidedCDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
+        B = x0.shape[0]
+        lo, hi = sample_level_pairs(B, x0, self.sigmas, self.probs, generator=self.generator)
+        w = self.w_min + (self.w_max - self.w_min)*_rand(B, x0, self.generator)
+        x_hi = x0 + bcast(hi, x0)*_randn(x0, self.generator)
+        x_hat = self.ode_step(x_hi, hi, lo, labels, w)
+        target = self._target(model if teacher is None else teacher, x0, x_hat, lo, labels, w)
+        return (x_hi, hi, labels, w), (target, pair_weight(self.weighting, lo, hi))
