@@ -1,16 +1,16 @@
 #!/usr/bin/env python
-"""Table 1 of the CT Inversion seed on MNIST: reconstruction by DDIM inversion vs the CT Inversion noiser.
+"""Table 1 of the CT Inversion report on MNIST: reconstruction by DDIM inversion vs the CT Inversion noiser.
 
 Three unconditional networks share one small UNet: an EDM denoiser `D` (DSMLoss), a consistency model `f`
 (CTLoss, iCT) and a noiser `g` (CTInversionLoss), trained on the 60k MNIST training images with the library's
-Learner. Four pipelines reconstruct test images (SPEC-DETAIL 4.5):
+Learner. The four pipelines of `ctinv.inversion` (09_mnist) reconstruct test images:
 
     DDIM_Inv(30)+DM  30 Euler steps eps -> T with D (31 Karras levels), then 30 EDM Euler steps T -> 0   60 NFE
     DDIM_Inv(30)+CM  the same 30 inversion steps, then f(x_T, T)                                         31 NFE
     CT_Inv+CM        g(x + eps z', eps), then f(., T)                                                     2 NFE
     CT_Inv+DM        g(x + eps z', eps), then 30 EDM Euler steps T -> 0 with D                           31 NFE
 
-These are CPU-budget networks (minutes of one CPU core each), far from the seed's 100k iterations (~40 GPU-hours).
+These are CPU-budget networks (minutes of one CPU core each), far from the report's 100k iterations (~40 GPU-hours).
 
     python bench/inversion.py --train dm      # resumable: re-run the same command to continue
     python bench/inversion.py --train cm
@@ -30,7 +30,7 @@ from ctinv.pfode import EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser
 from ctinv.nets import unet_preset, n_params
 from ctinv.data import get_dls, load_mnist, save_grid
 from ctinv.train import consistency_learner, read_checkpoint
-from ctinv.samplers import count_nfe, ddim_invert, encode, dm_decode, cm_sample
+from ctinv.inversion import TABLE1_ROWS, pipelines, recon_scores, table1, table1_markdown
 import ctinv.losses as L
 
 CKPT, RESULTS = ROOT/"bench"/"checkpoints"/"inversion", ROOT/"bench"/"results"
@@ -44,7 +44,6 @@ NETWORKS = {  # name: (wrapper, loss factory of the run length, learning rate, g
     "cm": (ConsistencyModel, lambda S: L.CTLoss(total_steps=S, s1=160), 4e-4, None),
     "noiser": (Noiser, lambda S: L.CTInversionLoss(total_steps=S, s1=160), 4e-4, None),
 }
-N_STEPS = 30  # DDIM inversion / Euler decoding steps of the seed
 
 def make_model(name:str)->nn.Module:
     "The wrapped network `name` ('dm', 'cm', 'noiser'), channels-last (about 20% faster convolutions on this CPU)."
@@ -94,109 +93,58 @@ def load_ema(name:str)->nn.Module:
     model.load_state_dict({k[len("ema_model."):]: v for k, v in w.items() if k.startswith("ema_model.")})
     return model.eval().requires_grad_(False), meta
 
-# ---------------------------------------------------------------------------------------------- samplers
-def pipelines(D, f, g, n_steps:int=N_STEPS, eps:float=EPS, T:float=T_MAX):
-    "The encoders and decoders of the four rows (`ctinv.samplers`); each row is (encoder name, decoder name)."
-    enc = {"DDIM_Inv": lambda x, gen: ddim_invert(D, x, n_steps=n_steps),  # Karras grid of n_steps + 1 levels, eps -> T
-           "CT_Inv": lambda x, gen: encode(g, x, eps, generator=gen, add_noise=True)}  # g(x + eps z', eps)
-    dec = {"DM": lambda z: dm_decode(D, z, n_steps=n_steps),  # EDM Euler: n_steps Karras levels T -> eps, then 0
-           "CM": lambda z: cm_sample(f, z, T)}  # f(z, T), clipped
-    rows = [("DDIM_Inv", "DM"), ("DDIM_Inv", "CM"), ("CT_Inv", "CM"), ("CT_Inv", "DM")]
-    return enc, dec, rows
-
 # ---------------------------------------------------------------------------------------------- evaluation
 def _cpu_name()->str:
     try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration): return platform.machine()
 
-def _timed(fn, *a):
-    c0, t0 = time.process_time(), time.perf_counter()
-    with torch.no_grad(): out = fn(*a)
-    return out, time.perf_counter() - t0, time.process_time() - c0
-
-def _row_name(e:str, d:str)->str: return f"{e}({N_STEPS})+{d}" if e == "DDIM_Inv" else f"{e}+{d}"
-
-def _scores(xr:Tensor, x:Tensor, lp)->dict:
-    "Per-image PSNR, SSIM (and LPIPS when its weights are present) of a batch."
-    from ctinv.metrics import psnr, ssim, lpips_distance  # imported here: torchmetrics is slow to import
-    return dict(psnr=psnr(xr, x), ssim=ssim(xr, x), **({} if lp is None else dict(lpips=lpips_distance(xr, x, model=lp))))
-
 def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
              bs:int=128, seed:int=0, out:Path=RESULTS, n_show:int=12,
              full_ct:bool=True, # also score the 2-NFE CT_Inv+CM row on all 10,000 test images
             )->list:
-    "Reconstruct test images with the four pipelines; write JSON, markdown and a PNG of reconstruction rows."
+    "Table 1 (`ctinv.inversion.table1`) on test images; write JSON, markdown and a PNG of reconstruction rows."
     torch.manual_seed(seed)
     nets = {k: load_ema(k) for k in NETWORKS}
-    D, f, g = (count_nfe(nets[k][0]) for k in ("dm", "cm", "noiser"))
+    D, f, g = (nets[k][0] for k in ("dm", "cm", "noiser"))
     test = load_mnist(split="test")
     idx = torch.randperm(len(test.x), generator=torch.Generator().manual_seed(seed))[:n_eval].sort().values
     x_all = test.x[idx]
-    if len(x_all) < bs: raise ValueError(f"n_eval ({n_eval}) must be at least one batch ({bs}) to time a batch of {bs}")
     from ctinv.metrics import lpips_model
     try: lp, lp_why = lpips_model("alex"), None
     except FileNotFoundError as e: lp, lp_why = None, str(e)
-    enc, dec, rows = pipelines(D, f, g)
-    per = {r: dict(scores=[], wall=[], cpu=[], nfe=set(), lat_std=[]) for r in rows}
-    shown, gen = {}, torch.Generator().manual_seed(seed + 1)
-    for b0 in range(0, len(x_all), bs):
-        x = x_all[b0:b0 + bs]
-        lat, tim = {}, {}
-        for e in enc:  # each latent is computed once and shared by the two rows that decode it
-            D.nfe = f.nfe = g.nfe = 0
-            lat[e], w, c = _timed(enc[e], x, gen); tim[e] = (w, c, D.nfe + f.nfe + g.nfe)
-        for e, d in rows:
-            D.nfe = f.nfe = g.nfe = 0
-            xr, w, c = _timed(dec[d], lat[e])
-            r = per[(e, d)]
-            if len(x) == bs: r["wall"].append(tim[e][0] + w); r["cpu"].append(tim[e][1] + c)  # full batches only
-            r["nfe"].add(tim[e][2] + D.nfe + f.nfe + g.nfe)
-            r["scores"].append(_scores(xr, x, lp)); r["lat_std"].append(lat[e].std(dim=(1, 2, 3))/T_MAX)
-            if b0 == 0: shown[(e, d)] = xr[:n_show]
-        print(f"[eval] {b0 + len(x)}/{len(x_all)} images", flush=True)
+    res, shown = table1(D, f, g, x_all, bs=bs, lp=lp, seed=seed + 1, n_show=n_show)
     full = None
     if full_ct:  # the cheap row on the whole test set, to show the subset is representative
-        sc = []
+        enc, dec, _ = pipelines(D, f, g)
+        gen, sc = torch.Generator().manual_seed(seed + 2), []
         for b0 in range(0, len(test.x), bs):
             x = test.x[b0:b0 + bs]
-            with torch.no_grad(): sc.append(_scores(dec["CM"](enc["CT_Inv"](x, gen)), x, lp))
+            with torch.no_grad(): sc.append(recon_scores(dec["CM"](enc["CT_Inv"](x, gen)), x, lp))
         full = {k: torch.cat([s[k] for s in sc]).mean().item() for k in sc[0]} | dict(n_images=len(test.x))
-    nfe_expected = {("DDIM_Inv", "DM"): 2*N_STEPS, ("DDIM_Inv", "CM"): N_STEPS + 1, ("CT_Inv", "CM"): 2, ("CT_Inv", "DM"): N_STEPS + 1}
     training = {k: dict(steps=m["step"], batch=m["config"]["bs"], images=m["step"]*m["config"]["bs"], lr=m["config"]["lr"],
                         loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"]) for k, (_, m) in nets.items()}
     device = f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs (load ~{os.getloadavg()[0]:.0f} on 2 cores)"
-    notes = ("CPU-budget networks, far from the seed's 100k iterations (~40 GPU-hours): "
+    notes = ("CPU-budget networks, far from the CT Inversion report's 100k iterations (~40 GPU-hours): "
              + ", ".join(f"{k} {v['steps']} steps x {v['batch']} images ({v['loss']})" for k, v in training.items())
-             + f"; one UNet for all three, unet_preset('mnist', **{NET}) ({n_params(nets['dm'][0])} params); EMA weights. "
+             + f"; one UNet for all three, unet_preset('mnist', **{NET}) ({n_params(D)} params); EMA weights. "
              + f"Test images: a fixed subset of {len(x_all)} of the 10,000 (seed {seed})."
              + ("" if lp is None else " LPIPS-Alex on 32x32 upsampled, 3-channel copies.")
              + (f" LPIPS null: {lp_why}" if lp is None else ""))
-    res = []
-    for (e, d), r in per.items():
-        (nfe,) = r["nfe"]
-        assert nfe == nfe_expected[(e, d)], f"{e}+{d}: {nfe} NFE, expected {nfe_expected[(e, d)]}"
-        m = {k: torch.cat([s[k] for s in r["scores"]]).mean().item() for k in r["scores"][0]}
-        med = lambda v: float(torch.tensor(v).median())
-        res.append(dict(method=_row_name(e, d), lpips=m.get("lpips"), ssim=m["ssim"], psnr=m["psnr"],
-                        sec_per_batch=med(r["wall"]), cpu_sec_per_batch=med(r["cpu"]), nfe=nfe, n_images=len(x_all),
-                        batch=bs, latent_std_over_T=torch.cat(r["lat_std"]).mean().item(), device=device, notes=notes,
-                        training=training, **({"full_test_set": full} if full and (e, d) == ("CT_Inv", "CM") else {})))
+    for r in res:
+        r.update(device=device, notes=notes, training=training)
+        if full and r["method"] == "CT_Inv+CM": r["full_test_set"] = full
     out.mkdir(parents=True, exist_ok=True)
     (out/"inversion.json").write_text(json.dumps(res, indent=1))
     (out/"inversion.md").write_text(markdown(res))
-    save_grid(torch.cat([x_all[:n_show]] + [shown[r] for r in rows]), out/"inversion_mnist_rows.png", nrow=n_show)
+    save_grid(torch.cat([x_all[:n_show]] + [shown[r] for r in TABLE1_ROWS]), out/"inversion_mnist_rows.png", nrow=n_show)
     return res
 
 def markdown(res:list)->str:
-    "The rows as a markdown table."
-    fmt = lambda v, p: "n/a" if v is None else f"{v:.{p}f}"
-    lines = ["| pipeline | LPIPS | SSIM | PSNR | s / batch of 128 (wall) | CPU s / batch | NFE |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {fmt(r['lpips'], 4)} | {fmt(r['ssim'], 4)} | {fmt(r['psnr'], 2)} | {fmt(r['sec_per_batch'], 2)} | "
-              f"{fmt(r['cpu_sec_per_batch'], 2)} | {r['nfe']} |" for r in res]
+    "The table, the full-test-set line and the notes."
     full = next((r["full_test_set"] for r in res if "full_test_set" in r), None)
-    if full: lines.append(f"\nCT_Inv+CM on all {full['n_images']} test images: SSIM {full['ssim']:.4f}, PSNR {full['psnr']:.2f}"
-                          + (f", LPIPS {full['lpips']:.4f}" if "lpips" in full else "") + ".")
-    return "\n".join(lines) + f"\n\n{res[0]['n_images']} MNIST test images; {res[0]['device']}.\n\n{res[0]['notes']}\n"
+    extra = "" if not full else (f"\nCT_Inv+CM on all {full['n_images']} test images: SSIM {full['ssim']:.4f}, PSNR {full['psnr']:.2f}"
+                                 + (f", LPIPS {full['lpips']:.4f}" if "lpips" in full else "") + ".\n")
+    return table1_markdown(res) + extra + f"\n{res[0]['n_images']} MNIST test images; {res[0]['device']}.\n\n{res[0]['notes']}\n"
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
