@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_metrics.ipynb #269984fa
 from __future__ import annotations
-import os, math, importlib.util
+import os, math, numbers, importlib.util
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
@@ -416,7 +416,9 @@ def latent_stats(z:Tensor, # latents (N, C, H, W), N >= 2, that should be N(0, T
     if not isinstance(z, Tensor) or z.ndim != 4 or len(z) < 2 or z.numel() == 0:
         raise ValueError(f"z must be latents (N, C, H, W) with N >= 2, got {tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__}")
     if not torch.isfinite(z).all(): raise ValueError(f"z contains {(~torch.isfinite(z)).sum().item()} NaN or infinite values")
-    if not (isinstance(T, (int, float)) and math.isfinite(T) and T > 0): raise ValueError(f"T must be a positive number, got {T!r}")
+    if isinstance(T, Tensor) and T.numel() == 1: T = T.item()   # a 0-d tensor is a number
+    if not (isinstance(T, numbers.Real) and not isinstance(T, bool) and math.isfinite(T) and T > 0):
+        raise ValueError(f"T must be a positive number, got {T!r}")
     if not (isinstance(n_ks, int) and n_ks >= 1): raise ValueError(f"n_ks must be a positive integer, got {n_ks!r}")
     N, C, H, W = z.shape
     if not (0 < low <= 0.5*math.sqrt(2)) or low < 1/max(H, W):

@@ -104,6 +104,8 @@ def test_latent_stats_inputs():
                       (dict(n_ks=0), 'n_ks must be a positive integer'), (dict(low=0.), 'low must be in'),
                       (dict(low=0.9), 'low must be in')]:
         with pytest.raises(ValueError, match=words): latent_stats(z, **kw)
+    with pytest.raises(ValueError, match='T must be a positive number'): latent_stats(z, T='80')
+    assert latent_stats(z, T=torch.tensor(80.)) == latent_stats(z, T=80.)   # a 0-d tensor is a number
 
 def test_inception_errors(tmp_path, monkeypatch):
     monkeypatch.delenv('CTINV_INCEPTION_WEIGHTS', raising=False); monkeypatch.setenv('TORCH_HOME', str(tmp_path))
