@@ -17,12 +17,14 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script at import, 
     from fastai.data.load import DataLoader
     from fastai.data.core import DataLoaders
     from fastai.torch_core import default_device
+from torchvision.utils import make_grid
+from .train import TensorImages, BatchDL, check_bs, atomic_write
 
 # %% auto #0
 __all__ = ['DIGIT_CLASSES', 'MNIST_FILES', 'CIFAR10_CLASSES', 'CIFAR10_FILES', 'IMAGE_EXTS', 'DATASETS', 'repo_root', 'data_root',
            'ImageSet', 'uint8_to_signed', 'load_digits_arrays', 'read_idx', 'load_mnist', 'load_cifar10_npz',
-           'load_cifar10', 'load_image_folder', 'DataMeta', 'TensorImages', 'BatchDL', 'random_split', 'load_splits',
-           'get_dls', 'image_grid', 'show_images', 'save_grid']
+           'load_cifar10', 'load_image_folder', 'DataMeta', 'random_split', 'load_splits', 'get_dls', 'image_grid',
+           'show_images', 'save_grid']
 
 # %% ../nbs/07_data.ipynb #2fc213fd
 def repo_root()->Path|None:
@@ -33,14 +35,10 @@ def repo_root()->Path|None:
 
 def data_root(root=None, # an explicit folder; wins over everything
              )->Path:
-    "The data folder: `root`, else `$CTINV_DATA`, else `../shared/data` beside the repository root."
+    "The data folder: `root`, else `$CTINV_DATA`, else the user's cache folder (`$XDG_CACHE_HOME/ctinv` or `~/.cache/ctinv`)."
     if root is not None: return Path(root).expanduser()
     if os.environ.get('CTINV_DATA'): return Path(os.environ['CTINV_DATA']).expanduser()
-    repo = repo_root()
-    if repo is None: raise FileNotFoundError("no data root: pass `root=` or set CTINV_DATA (no settings.ini found above "
-                                             f"{Path.cwd()} to locate ../shared/data)")
-    cands = [repo.parent/'shared'/'data', repo/'shared'/'data']
-    return next((c for c in cands if c.is_dir()), cands[0])
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache').expanduser()/'ctinv'
 
 # %% ../nbs/07_data.ipynb #c9e3e17c
 class ImageSet(NamedTuple):
@@ -178,6 +176,7 @@ def load_image_folder(path, # folder with one subfolder of images per class
     "Images of a class-per-subfolder tree as (N, C, H, W) in [-1, 1]; grey if every image is grey, else RGB."
     from PIL import Image, UnidentifiedImageError
     path = Path(path)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1): raise ValueError(f"image size must be a positive integer, got {size!r}")
     if not path.is_dir(): raise FileNotFoundError(f"no image folder at {path}")
     classes = sorted(d.name for d in path.iterdir() if d.is_dir())
     files = [(f, i) for i, c in enumerate(classes) for f in sorted((path/c).iterdir()) if f.suffix.lower() in IMAGE_EXTS]
@@ -193,7 +192,8 @@ def load_image_folder(path, # folder with one subfolder of images per class
     mode = 'L' if all(read(f) in ('1', 'L', 'I', 'I;16') for f, _ in files) else 'RGB'
     arrs = [read(f, mode) for f, _ in files]
     shapes = sorted({a.shape[:2] for a in arrs})
-    if len(shapes) > 1: raise ValueError(f"images under {path} differ in size {shapes[:4]}: pass size= to resize them")
+    if len(shapes) > 1: raise ValueError(f"images under {path} differ in size {shapes[:4]}: resize them to one size "
+                                         "(ctinv_train --image_size N, or size=N here)")
     return ImageSet(uint8_to_signed(np.stack(arrs)), torch.tensor([i for _, i in files]), classes)
 
 # %% ../nbs/07_data.ipynb #57203d04
@@ -208,19 +208,6 @@ class DataMeta:
     resolution: int|tuple
     classes: list
 
-class TensorImages:
-    "In-memory (images, labels); indexing with a tensor of ids returns a whole batch."
-    def __init__(self, x:Tensor, y:Tensor): self.x, self.y = x, y
-    def __len__(self): return len(self.x)
-    def __getitem__(self, i): return self.x[i], self.y[i]
-    def new_empty(self): return type(self)(self.x[:0], self.y[:0])
-
-class BatchDL(DataLoader):
-    "fastai `DataLoader` over `TensorImages`: one indexing operation per batch."
-    def create_item(self, i): return i
-    def create_batch(self, idxs): return self.dataset[torch.as_tensor(idxs, device=self.dataset.x.device)]
-    def retain(self, res, b): return res
-
 def random_split(s:ImageSet, valid_pct:float, seed:int)->tuple[ImageSet, ImageSet]:
     "Split `s` into (train, valid) with `round(valid_pct*N)` valid items, drawn from `seed`."
     perm = torch.randperm(len(s.x), generator=torch.Generator().manual_seed(seed))
@@ -229,7 +216,7 @@ def random_split(s:ImageSet, valid_pct:float, seed:int)->tuple[ImageSet, ImageSe
 
 def _subsample(s:ImageSet, n:int|None, seed:int)->ImageSet:
     if n is None: return s
-    if not 0 < n <= len(s.x): raise ValueError(f"asked for {n} items of a set of {len(s.x)}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(s.x): raise ValueError(f"asked for {n!r} items of a set of {len(s.x)}: give a whole number from 1 to {len(s.x)}")
     return s.subset(torch.randperm(len(s.x), generator=torch.Generator().manual_seed(seed))[:n].sort().values)
 
 def load_splits(data='digits', # 'digits', 'mnist', 'cifar10' or a class-per-subfolder folder
@@ -265,6 +252,8 @@ def get_dls(data='digits', # 'digits', 'mnist', 'cifar10' or the path of an imag
             size:int|None=None, # folders: resize images to size x size
            )->DataLoaders:
     "fastai `DataLoaders` of (images, labels) batches held in memory, with the data set's `meta`."
+    check_bs(bs)
+    if not 0 < valid_pct < 1: raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct!r}")
     tr, va, name = load_splits(data, root, seed, valid_pct, download, size)
     tr, va = _subsample(tr, n_train, seed), _subsample(va, n_valid, seed + 1)
     dev = default_device() if device is None else torch.device(device)
@@ -283,15 +272,10 @@ def image_grid(x:Tensor, # images (N, C, H, W) in [-1, 1]
                padding:int=1, # border in pixels
                pad_value:float=1., # border value in [0, 1]
               )->Tensor:
-    "Tile images into one (C, H', W') image in [0, 1]."
+    "Tile images into one (C, H', W') image in [0, 1] (`torchvision.utils.make_grid`; grey stays one channel)."
     x = (x.detach().float().cpu().clamp(-1, 1) + 1)/2
-    n, c, h, w = x.shape
-    ncol = max(1, min(nrow, n)); nr = math.ceil(n/ncol)
-    g = torch.full((c, nr*(h + padding) + padding, ncol*(w + padding) + padding), float(pad_value))
-    for i in range(n):
-        r, q = divmod(i, ncol)
-        g[:, padding + r*(h + padding):padding + r*(h + padding) + h, padding + q*(w + padding):padding + q*(w + padding) + w] = x[i]
-    return g
+    g = make_grid(x, nrow=max(1, min(nrow, len(x))), padding=padding, pad_value=pad_value)
+    return g[:1] if x.shape[1] == 1 else g
 
 def show_images(x:Tensor, # images (N, C, H, W) in [-1, 1]
                 nrow:int=8, # images per row
@@ -315,18 +299,39 @@ def show_images(x:Tensor, # images (N, C, H, W) in [-1, 1]
                     fontsize=7, va='top', ha='left', bbox=dict(facecolor='black', alpha=0.5, pad=0.5, lw=0))
     return ax
 
+def _grid_picture(x:Tensor, nrow:int, padding:int, scale:int|None, row_labels, col_labels):
+    "The grid as a PIL image: tiles scaled up by an integer (nearest neighbour), labels in white margins."
+    from PIL import Image, ImageDraw, ImageFont
+    h = x.shape[-1]
+    scale = scale or max(1, math.ceil(48/h))                        # tiles of at least 48 pixels
+    g = (image_grid(x, nrow, padding)*255).round().to(torch.uint8)
+    a = g[0].numpy() if g.shape[0] == 1 else g.permute(1, 2, 0).numpy()
+    im = Image.fromarray(a).convert('RGB')
+    im = im.resize((im.width*scale, im.height*scale), Image.NEAREST)
+    if not (row_labels or col_labels): return im
+    font = ImageFont.load_default()
+    tw = lambda s: ImageDraw.Draw(im).textbbox((0, 0), str(s), font=font)[2:]
+    left = max([tw(s)[0] for s in row_labels or []] + [0]) + (8 if row_labels else 0)
+    top = max([tw(s)[1] for s in col_labels or []] + [0]) + (8 if col_labels else 0)
+    out = Image.new('RGB', (im.width + left, im.height + top), 'white')
+    out.paste(im, (left, top))
+    d, step = ImageDraw.Draw(out), (h + padding)*scale
+    for r, s in enumerate(row_labels or []):
+        d.text((left - 4 - tw(s)[0], top + padding*scale + r*step + (h*scale - tw(s)[1])//2), str(s), fill='black', font=font)
+    for c, s in enumerate(col_labels or []):
+        d.text((left + padding*scale + c*step + (h*scale - tw(s)[0])//2, top - 4 - tw(s)[1]), str(s), fill='black', font=font)
+    return out
+
 def save_grid(x:Tensor, # images (N, C, H, W) in [-1, 1]
               path, # where to write the PNG
               nrow:int=8, # images per row
-              padding:int=1)->Path:
-    "Write a grid of images as a PNG, atomically (temporary file, then rename)."
-    from PIL import Image
-    g = (image_grid(x, nrow, padding)*255).round().to(torch.uint8)
-    a = g[0].numpy() if g.shape[0] == 1 else g.permute(1, 2, 0).numpy()
+              padding:int=1, # border in (unscaled) pixels
+              scale:int|None=None, # integer upscaling (nearest neighbour); None: tiles of at least 48 px
+              row_labels:list|None=None, # text left of each row
+              col_labels:list|None=None, # text above each column
+             )->Path:
+    "Write a grid of images as a PNG for reading (scaled up, optionally labelled), atomically."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try:
-        Image.fromarray(a).save(tmp, format='PNG'); os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    im = _grid_picture(x, nrow, padding, scale, row_labels, col_labels)
+    with atomic_write(path, 'wb') as f: im.save(f, format='PNG')
     return path

@@ -4,141 +4,31 @@
 
 # %% ../nbs/10_images.ipynb #d5d476e8
 from __future__ import annotations
-import argparse, builtins, contextlib, json, math, os, shutil, sys, time
+import contextlib, errno, json, math, os, shutil, sys, time
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 from fastai.distributed import rank_distrib, num_distrib
-from .pfode import EPS, T_MAX, ConsistencyModel, Noiser
-from .nets import unet_preset
-from .losses import CTLoss, CTInversionLoss, IGCTPair, IGCTLoss
-from .train import consistency_learner, distrib_ctx_auto, read_checkpoint, Checkpointer, _atomic_write_text
+from .pfode import EPS, T_MAX
+from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
+from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder
+from .train import (train_pair, n_epochs_for, read_checkpoint, Checkpointer, atomic_write_text, LineProgress,
+                         StopOnInterrupt)
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from .data import DATASETS, get_dls, save_grid
 from .metrics import psnr, ssim, lpips_distance, train_classifier, edit_accuracy
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'METHODS', 'DEFAULT_METHOD', 'default_preset', 'CTInvPair', 'CTInvLoss', 'make_pair', 'make_loss',
-           'n_epochs_for', 'train_pair', 'guidance', 'held_out', 'evaluate_pair', 'sample_grid', 'recon_grid',
-           'edit_grid', 'one_per_class', 'save_figures', 'run_train', 'train_cli']
-
-# %% ../nbs/10_images.ipynb #0df8b167
-TRAIN_PRESETS = dict(
-    tiny=dict(net='tiny', bs=64, lr=4e-4, steps=400, ema_half_life_img=2_000, ct_s1=160),
-    digits=dict(net='tiny', bs=64, lr=4e-4, steps=1800, ema_half_life_img=2_000, ct_s1=160),
-    mnist=dict(net='mnist', bs=128, lr=2e-4, steps=50_000, ema_half_life_img=500_000, ct_s1=1280),
-    cifar10=dict(net='cifar10', bs=256, lr=1e-4, steps=200_000, ema_half_life_img=5_000_000, ct_s1=1280),
-)
-METHODS = ('ctinv', 'igct')
-DEFAULT_METHOD = 'igct'
-
-def _check_choice(value, choices, what:str):
-    if value not in choices: raise ValueError(f"unknown {what} {value!r}: choose one of {list(choices)}")
-
-def default_preset(data)->str:
-    "The training preset named like the data set; `mnist` (a mid-sized net) for an image folder."
-    return data if data in TRAIN_PRESETS else 'mnist'
-
-# %% ../nbs/10_images.ipynb #f3f758ac
-class CTInvPair(nn.Module):
-    "A class-conditional consistency model $f_\\theta$ and noiser $g_\\phi$ side by side: disjoint weights, one optimiser."
-    def __init__(self, noiser:nn.Module, # wrapped noiser g(x, t, labels)
-                 denoiser:nn.Module): # wrapped consistency model f(x, t, labels)
-        super().__init__()
-        self.noiser, self.denoiser = noiser, denoiser
-    def forward(self, x_f, t_f, labels_f, x_g, t_g, labels_g)->tuple:
-        "`(f(x_f, t_f | c), g(x_g, t_g | c))`."
-        return self.denoiser(x_f, t_f, labels_f), self.noiser(x_g, t_g, labels_g)
-
-class CTInvLoss:
-    "CT for the denoiser plus CT Inversion for the noiser, both on the same clean batch."
-    ema_teacher = False
-    def __init__(self, cm_loss=None, # the denoiser's loss; default iCT (`CTLoss()`)
-                 inv_loss=None, # the noiser's loss; default `CTInversionLoss()`
-                 n_classes:int|None=None): # labels are checked against it
-        self.cm = cm_loss if cm_loss is not None else CTLoss(n_classes=n_classes)
-        self.inv = inv_loss if inv_loss is not None else CTInversionLoss(n_classes=n_classes)
-    @property
-    def total_steps(self): return None if None in (self.cm.total_steps, self.inv.total_steps) else self.cm.total_steps
-    @total_steps.setter
-    def total_steps(self, k): self.cm.total_steps = self.inv.total_steps = k
-    def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
-        "`xb = (x_f, t_f, c, x_g, t_g, c)`, `yb = (f target, f weight, g target, g weight)`."
-        sub = lambda m, name: None if m is None else getattr(m, name)
-        xf, yf = self.cm.batch(model.denoiser, x0, labels, step, sub(teacher, 'denoiser'))
-        xg, yg = self.inv.batch(model.noiser, x0, labels, step, sub(teacher, 'noiser'))
-        return (xf[0], xf[1], labels, xg[0], xg[1], labels), (*yf, *yg)
-    def __call__(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt)->Tensor:
-        "$\\mathcal L_{CT}(\\theta) + \\mathcal L_{inv}(\\phi)$."
-        return self.cm(preds[0], f_tgt, f_wt) + self.inv(preds[1], g_tgt, g_wt)
-
-# %% ../nbs/10_images.ipynb #dfb883e8
-def make_pair(method:str='ctinv', # 'ctinv' or 'igct'
-              preset:str='digits', # a `TRAIN_PRESETS` name: its UNet preset
-              n_classes:int=10, channels:int=1, resolution:int=8, # the data set's
-              seed:int=0, # the initial weights (drawn without touching the global RNG)
-              edm_when_training:bool|None=None, # denoiser: EDM scalings in train mode (default: iGCT yes, CT Inversion no)
-              **net_overrides)->nn.Module: # any `UNet` argument
-    "A fresh class-conditional noiser + denoiser pair for `method` (`.noiser`, `.denoiser`)."
-    _check_choice(method, METHODS, 'method'); _check_choice(preset, TRAIN_PRESETS, 'preset')
-    if not isinstance(resolution, int): raise ValueError(f"the UNet needs square images, got resolution {resolution}")
-    kw = dict(in_channels=channels, img_resolution=resolution, n_classes=n_classes, **net_overrides)
-    net, igct = TRAIN_PRESETS[preset]['net'], method == 'igct'
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        g = Noiser(unet_preset(net, **kw))
-        f = ConsistencyModel(unet_preset(net, guidance_embed=igct, **kw), edm_when_training=igct if edm_when_training is None else edm_when_training)
-        return IGCTPair(g, f) if igct else CTInvPair(g, f)
-
-def make_loss(method:str='ctinv', n_classes:int|None=None,
-              ct_s1:int|None=None, # ctinv: final number of intervals of both curricula (default the losses' 1280)
-              **kwargs):
-    "The training loss of `method`: `CTInvLoss` or `IGCTLoss` (keyword arguments go to it)."
-    _check_choice(method, METHODS, 'method')
-    if method == 'igct': return IGCTLoss(n_classes=n_classes, **kwargs)
-    if ct_s1 is not None:
-        kwargs.setdefault('cm_loss', CTLoss(s1=ct_s1, n_classes=n_classes))
-        kwargs.setdefault('inv_loss', CTInversionLoss(s1=ct_s1, n_classes=n_classes))
-    return CTInvLoss(n_classes=n_classes, **kwargs)
-
-# %% ../nbs/10_images.ipynb #417dd1b9
-def n_epochs_for(dls, preset:str='digits', steps:int|None=None, epochs:int|None=None)->int:
-    "Epochs to train: `epochs`, else enough for `steps` (default: the preset's) optimiser steps."
-    if epochs is not None and steps is not None: raise ValueError("give epochs or steps, not both")
-    if epochs is not None:
-        if epochs < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
-        return epochs
-    steps = TRAIN_PRESETS[preset]['steps'] if steps is None else steps
-    if steps < 1: raise ValueError(f"steps must be >= 1, got {steps}")
-    return max(1, math.ceil(steps/len(dls.train)))
-
-def train_pair(dls, # `get_dls` loaders of (images, labels), with `meta`
-               method:str='ctinv', preset:str='digits',
-               steps:int|None=None, epochs:int|None=None, # length: optimiser steps or epochs (default: the preset's steps)
-               lr:float|None=None, # constant learning rate (default: the preset's)
-               seed:int=0, # weights, batch order and noise
-               ckpt_dir=None, # checkpoint folder (None: none)
-               resume:bool=False, # continue from the checkpoint in `ckpt_dir`
-               ema_half_life_img:float|None=None, # evaluation EMA (default: the preset's)
-               ckpt_every:int|None=None, # epochs between checkpoints (default: about ten per run)
-               config:dict|None=None, # stored in the checkpoint
-               quiet:bool|None=True, cbs=None, loss_kw:dict|None=None):
-    "Build the pair and its loss and train them with `consistency_learner`; returns the Learner (`learn.ema_model`)."
-    _check_choice(preset, TRAIN_PRESETS, 'preset')
-    p, meta = TRAIN_PRESETS[preset], dls.meta
-    n_epoch = n_epochs_for(dls, preset, steps, epochs)
-    model = make_pair(method, preset, meta.n_classes, meta.channels, meta.resolution, seed)
-    learn = consistency_learner(dls, model, make_loss(method, meta.n_classes, **({'ct_s1': p['ct_s1']} | (loss_kw or {}))), lr=lr or p['lr'],
-                                use_labels=True, ema=None, ema_half_life_img=ema_half_life_img or p['ema_half_life_img'],
-                                ckpt_dir=ckpt_dir, ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
-                                config=config, quiet=quiet, cbs=cbs)
-    with distrib_ctx_auto(learn): learn.fit_ct(n_epoch, resume=resume)   # a no-op outside torchrun
-    return learn
+__all__ = ['guidance', 'held_out', 'evaluate_pair', 'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class', 'save_figures',
+           'Interrupted', 'run_train']
 
 # %% ../nbs/10_images.ipynb #d29938de
 def guidance(pair, w:float|None=None):
     "The decoder's guidance argument: `w` (default 0) for iGCT's guided denoiser; None for others (then `w` must be 0 or None)."
-    if isinstance(pair, IGCTPair): return 0. if w is None else float(w)
+    if isinstance(pair, IGCTPair):
+        if w is None: return 0.
+        if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]: raise ValueError(f"guidance weight w={w} is outside the range [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] the denoiser was trained on")
+        return float(w)
     if w not in (None, 0, 0.): raise ValueError(f"guidance weight w={w} needs the iGCT pair (method 'igct'): this denoiser has no guidance input")
     return None
 
@@ -222,78 +112,127 @@ def one_per_class(x:Tensor, y:Tensor, n_classes:int)->tuple[Tensor, Tensor]:
 
 def save_figures(pair, dls, out, # the pair, its loaders, the run folder
                  w:float|None=None, n_per_class:int=8, n_recon:int=16, max_classes:int=10, seed:int=0)->dict:
-    "Write samples.png, recon.png and edit.png into `out` (each atomically); returns their paths."
+    "Write samples.png, recon.png and edit.png into `out` (scaled up and labelled, each atomically); returns their paths."
     out = Path(out)
     x, y = held_out(dls)
-    K = min(dls.meta.n_classes, max_classes)
+    K, names = min(dls.meta.n_classes, max_classes), [str(c) for c in dls.meta.classes]
     xs, ys = one_per_class(x, y, K)
-    return dict(samples=save_grid(sample_grid(pair, K, tuple(x.shape[1:]), n_per_class, w, seed, x.device), out/'samples.png', n_per_class),
-                recon=save_grid(recon_grid(pair, x[:n_recon], y[:n_recon]), out/'recon.png', 8),
-                edit=save_grid(edit_grid(pair, xs, ys, K, w), out/'edit.png', K + 1))
+    wl = '' if not isinstance(pair, IGCTPair) else f' (w={guidance(pair, w):g})'
+    nr = min(n_recon, len(x))
+    return dict(samples=save_grid(sample_grid(pair, K, tuple(x.shape[1:]), n_per_class, w, seed, x.device), out/'samples.png', n_per_class,
+                                  row_labels=[f'class {n}' for n in names[:K]]),
+                recon=save_grid(recon_grid(pair, x[:nr], y[:nr]), out/'recon.png', 8,
+                                row_labels=[r for _ in range(math.ceil(nr/8)) for r in ('source', 'reconstruction')]),
+                edit=save_grid(edit_grid(pair, xs, ys, K, w), out/'edit.png', K + 1,
+                               row_labels=[f'class {names[c]}' for c in ys.tolist()], col_labels=['source'] + [f'to {n}{wl if j == 0 else ""}' for j, n in enumerate(names[:K])]))
 
 # %% ../nbs/10_images.ipynb #37b7ba4d
+class Interrupted(Exception):
+    "A run stopped by Ctrl-C after a complete step; the message says how to continue it."
+
 def _resume_config(resume, out:Path)->tuple[Path, dict]:
-    "The checkpoint folder of the run to resume (`True`: `out`) and its stored config; clear errors when absent or foreign."
+    "The checkpoint folder of the run to resume (`True`: `out`), verified, and its stored config."
     src = out if resume is True else Path(resume)
-    if not src.exists(): raise FileNotFoundError(f"--resume: no run folder {src}")
     ck = src if (src/'checkpoint.json').exists() else src/'ckpt'
-    conf = read_checkpoint(ck)[0].get('config') or {}
+    try: meta = read_checkpoint(ck)[0]
+    except KeyError as e: raise ValueError(f"corrupt checkpoint {ck/'checkpoint.json'}: it lacks the key {e}") from None
+    except Exception as e:
+        if type(e).__name__ == 'SafetensorError': raise ValueError(f"corrupt checkpoint in {ck}: a weights file is not safetensors ({e})") from None
+        raise
+    conf = meta.get('config') or {}
     if not {'data', 'preset', 'method'} <= set(conf):
-        raise ValueError(f"--resume: the checkpoint in {ck} was not written by ctinv_train (its config has no data/preset/method)")
+        raise ValueError(f"resume: the checkpoint in {ck} was not written by ctinv_train (its config has no data/preset/method)")
     return ck, conf
 
 def _merge_resumed(conf:dict, given:dict, ck:Path)->dict:
     "Options of a resumed run: those given, else the checkpoint's; data, preset and method must agree with it."
     for k in ('data', 'preset', 'method'):
         if given[k] is not None and str(given[k]) != str(conf[k]):
-            raise ValueError(f"--resume: the checkpoint in {ck} was trained with {k} {conf[k]!r}, not {given[k]!r}; "
-                             f"resume with --{k} {conf[k]} or start a new run in another --out folder")
+            raise ValueError(f"resume: the checkpoint in {ck} was trained with {k} {conf[k]!r}, not {given[k]!r}; "
+                             f"resume with {k} {conf[k]} or start a new run in another out folder")
     return {k: (conf.get(k) if v is None else v) for k, v in given.items()}
+
+def _check_data(dls, n_eval):
+    K, nv = dls.meta.n_classes, len(dls.valid.dataset)
+    if K < 2: raise ValueError(f"the data set has {K} class: a class-conditional pair and class conversion need at least 2 (one subfolder per class)")
+    if n_eval is not None and n_eval > nv: raise ValueError(f"n_eval {n_eval} is more than the {nv} held-out images")
+
+def _clear_run(out:Path):
+    "Remove the files of an earlier run (and only those) from `out`: what `force` replaces."
+    for f in RUN_FILES:
+        p = out/f
+        if p.is_dir(): shutil.rmtree(p)
+        elif p.exists(): p.unlink()
 
 # %% ../nbs/10_images.ipynb #4bc0c269
 def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an image folder
-              preset:str|None=None, # `TRAIN_PRESETS` name; default: named like the data set
-              method:str|None=None, # 'ctinv' or 'igct'; default `DEFAULT_METHOD`
+              preset:str|None=None, # `TRAIN_PRESETS` name; default: named like the data set, `mnist` for a folder
+              method:str|None=None, # 'igct' or 'ctinv'; default `DEFAULT_METHOD`
               out='runs/ctinv', # run folder: ckpt/, samples.png, recon.png, edit.png, metrics.json
               epochs:int|None=None, steps:int|None=None, # length (default: the preset's steps)
               bs:int|None=None, lr:float|None=None, seed:int|None=None, # default: the preset's; seed 0
               resume=None, # True: continue the run in `out`; a path: continue that run, writing into `out`
+              force:bool=False, # start again in an `out` that holds a run, replacing its files
               root=None, # data root (see `ctinv.data.data_root`)
               n_train:int|None=None, # train on a random subset of this many images
-              n_eval:int|None=None, n_edit:int|None=500, # held-out images for the metrics (None: all)
+              n_eval:int|None=None, n_edit:int|None=500, # held-out images to reconstruct (None: all), and at most this many of them to edit
               edit_w:float|None=None, # iGCT: guidance weight of edits and samples
+              image_size:int|None=None, # image folders: resize to this size
               classifier_epochs:int=5, # epochs of the judging classifier
+              threads:int|None=None, # torch threads (None or 0: `auto_threads`)
               device=None, # default: fastai's default device
-              quiet:bool|None=True)->dict:
+              quiet:bool|None=True, # no progress output (None: bars in a terminal, lines otherwise)
+              log=None, # callable taking a line (the summary and progress lines); None: silent
+              threads_why:str|None=None, # how `threads` was chosen, for the summary
+             )->dict:
     "Train a noiser + denoiser pair on an image set, evaluate it on held-out images and write the run folder."
     t0, out = time.time(), Path(out)
-    given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train)
+    check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs)
+    check_run_folder(out, resume, force)
+    given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train, image_size=image_size)
     conf = ck = None
     if resume: ck, conf = _resume_config(resume, out); given = _merge_resumed(conf, given, ck)
     if ck is not None and num_distrib() > 1 and ck.resolve() != (out/'ckpt').resolve():
-        raise ValueError("under torchrun, resume in place: give --resume without a folder and --out the run folder")
+        raise ValueError("under torchrun, resume in place: give resume without a folder and out the run folder")
     data, seed = given['data'] or 'digits', given['seed'] or 0
-    preset, method = given['preset'] or default_preset(data), given['method'] or DEFAULT_METHOD
-    _check_choice(preset, TRAIN_PRESETS, 'preset'); _check_choice(method, METHODS, 'method')
     if data not in DATASETS and not Path(data).is_dir():
         raise ValueError(f"unknown data set {str(data)!r}: use one of {list(DATASETS)} or the path of a folder of class subfolders")
-    if method != 'igct' and edit_w not in (None, 0, 0.): raise ValueError(f"--edit-w needs --method igct, got method {method!r}")
+    preset = given['preset'] or (data if data in TRAIN_PRESETS else 'mnist')
+    method = given['method'] or DEFAULT_METHOD
+    check_train_options(preset, method, edit_w=edit_w)
     p = TRAIN_PRESETS[preset]
     bs, lr = given['bs'] or p['bs'], given['lr'] or p['lr']
+    n_threads = threads or auto_threads(preset, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
+    torch.set_num_threads(n_threads)
     if device is None and num_distrib() > 1 and torch.cuda.is_available():   # one GPU per process under torchrun
         device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank_distrib())))
-    dls = get_dls(data, bs=bs, seed=seed, n_train=given['n_train'], root=root, device=device)
+    dls = get_dls(data, bs=bs, seed=seed, n_train=given['n_train'], root=root, device=device, size=given['image_size'])
+    _check_data(dls, n_eval)
     if resume and epochs is None and steps is None: epochs = conf.get('epochs')   # the length it was started with
     n_epoch = n_epochs_for(dls, preset, steps, epochs)
     main = rank_distrib() == 0
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out/'metrics.json').unlink(missing_ok=True)                            # a metrics file means a finished run
-        if ck is not None and ck.resolve() != (out/'ckpt').resolve(): shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
-    config = dict(data=str(data), preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=given['n_train'],
+    config = dict(data=str(data), preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=given['n_train'], image_size=given['image_size'],
                   epochs=n_epoch, n_classes=dls.meta.n_classes, channels=dls.meta.channels, resolution=dls.meta.resolution)
+    if log and main:
+        n_steps = n_epoch*len(dls.train)
+        log(f"ctinv_train: {method} on {data} ({len(dls.train.dataset)} train / {len(dls.valid.dataset)} held out, "
+            f"{dls.meta.n_classes} classes, {dls.meta.channels}x{dls.meta.resolution}x{dls.meta.resolution})\n"
+            f"  preset {preset}: UNet '{p['net']}' x2, batch {bs}, lr {lr:g}, {n_steps} steps ({n_epoch} epochs), "
+            f"EMA half-life {p['ema_half_life_img']:,} images, seed {seed}\n"
+            f"  {n_threads} torch thread{'s'*(n_threads > 1)} ({threads_why or ('given' if threads else 'auto')}), {max(1, num_distrib())} process(es), device {dls.device}\n"
+            f"  run folder {out}: ckpt/, samples.png, recon.png, edit.png, metrics.json"
+            + (f"\n  resuming from {ck} (step {read_checkpoint(ck)[0]['step']})" if ck is not None else ""))
+    if main:
+        if force and not resume: _clear_run(out)
+        out.mkdir(parents=True, exist_ok=True)
+        if ck is not None and ck.resolve() != (out/'ckpt').resolve(): shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
+    cbs = [StopOnInterrupt()] + ([LineProgress(log=log)] if log and quiet is None and not sys.stderr.isatty() else [])
     learn = train_pair(dls, method, preset, epochs=n_epoch, lr=lr, seed=seed, ckpt_dir=out/'ckpt', resume=bool(resume),
-                       config=config, quiet=quiet)
+                       config=config, quiet=quiet if quiet is not None else not sys.stderr.isatty(), cbs=cbs)
+    if getattr(learn, 'interrupted', False):
+        last = read_checkpoint(out/'ckpt')[0]['step'] if (out/'ckpt'/'checkpoint.json').exists() else 0
+        raise Interrupted(f"interrupted at step {int(learn.train_iter)}; the checkpoint at step {last} is kept; "
+                          f"continue with `ctinv_train --resume --out {out}`")
     if not main: return {}
     n_procs = max(1, num_distrib())
     with _single_process(): return _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, classifier_epochs, n_procs)
@@ -318,37 +257,5 @@ def _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, cla
     m.update(wall_s=time.time() - t0, train_wall_s=train_s, cpu_s=time.process_time(), steps=int(learn.train_iter),
              epochs=hist[-1]['epoch'] + 1 if hist else 0, final_train_loss=hist[-1]['train_loss'] if hist else None,
              torch_threads=torch.get_num_threads(), n_procs=n_procs, config=config)
-    _atomic_write_text(out/'metrics.json', json.dumps(m, indent=2))
+    atomic_write_text(out/'metrics.json', json.dumps(m, indent=2))
     return m
-
-# %% ../nbs/10_images.ipynb #4b246606
-def train_cli(argv=None):
-    "Console script `ctinv_train`: train, evaluate and write a run folder (no arguments: the digits job)."
-    p = argparse.ArgumentParser(prog='ctinv_train', description="Train a class-conditional noiser + denoiser pair (CT Inversion "
-                                "or iGCT) on an image set; write ckpt/, samples.png, recon.png, edit.png and metrics.json.")
-    p.add_argument('--data', default=None, help="digits (default), mnist, cifar10, or a folder with one subfolder of images per class")
-    p.add_argument('--preset', default=None, choices=list(TRAIN_PRESETS), help="model and schedule (default: named like the data)")
-    p.add_argument('--method', default=None, choices=list(METHODS), help=f"ctinv: CT + CT Inversion; igct: one-stage iGCT (default {DEFAULT_METHOD})")
-    p.add_argument('--out', default='runs/ctinv', help="run folder (default runs/ctinv)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument('--epochs', type=int, default=None, help="epochs to train (default: the preset's number of steps)")
-    g.add_argument('--steps', type=int, default=None, help="optimiser steps to train (rounded up to whole epochs)")
-    p.add_argument('--bs', type=int, default=None, help="batch size (default: the preset's)")
-    p.add_argument('--lr', type=float, default=None, help="learning rate (default: the preset's)")
-    p.add_argument('--seed', type=int, default=None, help="seed of weights, batches, noise and judge (default 0)")
-    p.add_argument('--resume', nargs='?', const=True, default=None, metavar='RUN',
-                   help="continue the run in --out, or the run in folder RUN (written into --out), from its checkpoint")
-    p.add_argument('--root', default=None, help="data root holding mnist/ and cifar10/ (default $CTINV_DATA or ../shared/data)")
-    p.add_argument('--n-train', type=int, default=None, help="train on a random subset of this many images")
-    p.add_argument('--n-eval', type=int, default=None, help="held-out images to evaluate (default: all)")
-    p.add_argument('--n-edit', type=int, default=500, help="held-out images converted to every other class (default 500)")
-    p.add_argument('--edit-w', type=float, default=None, help="iGCT: guidance weight of edits and samples (code w; omega = 1 + w)")
-    p.add_argument('--device', default=None, help="cpu, cuda, ... (default: fastai's default device)")
-    a = p.parse_args(argv)
-    try:
-        m = run_train(a.data, a.preset, a.method, a.out, a.epochs, a.steps, a.bs, a.lr, a.seed, a.resume, a.root,
-                      a.n_train, a.n_eval, a.n_edit, a.edit_w, device=a.device, quiet=None)
-    except (ValueError, FileNotFoundError) as e: p.exit(2, f"ctinv_train: error: {e}\n")
-    if m: print(json.dumps({k: v for k, v in m.items() if k != 'lpips_reason'}, indent=2))
-
-if __name__ == "__main__" and not getattr(builtins, '__IPYTHON__', False): train_cli()

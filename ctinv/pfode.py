@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_pfode.ipynb #6d70a939
 from __future__ import annotations
-import math, json, time, argparse
+import math, json, time
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
@@ -12,7 +12,7 @@ from torch import Tensor
 # %% auto #0
 __all__ = ['EPS', 'T_MAX', 'SIGMA_DATA', 'RHO', 'karras_sigmas', 'bcast', 'Precond', 'edm_scalings', 'EDMDenoiser',
            'ConsistencyModel', 'Noiser', 'CTM', 'exact_denoiser', 'exact_log_density', 'exact_score', 'flow_map',
-           'ode_path', 'quantile_flow_map', 'prior_quantiles', 'plot_trajectories', 'pfode_demo', 'pfode_demo_cli']
+           'ode_path', 'quantile_flow_map', 'prior_quantiles', 'plot_trajectories']
 
 # %% ../nbs/00_pfode.ipynb #3f3fd0cf
 EPS, T_MAX, SIGMA_DATA, RHO = 0.002, 80., 0.5, 7.  # the defaults of EDM / CM / iGCT
@@ -222,36 +222,3 @@ def plot_trajectories(denoiser, atoms:Tensor, n_per_atom:int=12, n_levels:int=12
     ax.set_xscale("log"); ax.set_xlabel("t (log scale)"); ax.set_ylabel("$x_t$")
     ax.set_title("PF-ODE trajectories, data at $t=\\epsilon$ to noise at $t=T$")
     return ax
-
-# %% ../nbs/00_pfode.ipynb #4aa6cd8d
-def pfode_demo(out:str|Path="runs/pfode", n:int=4000, seed:int=0)->dict:
-    "Five-point toy: flow-map accuracy against the exact quantile map and noise-to-data transport; writes PNG + JSON."
-    import matplotlib; matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from scipy.stats import wasserstein_distance
-    t0, out = time.time(), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    g = torch.Generator().manual_seed(seed)
-    pts = torch.tensor([-1., -.5, 0., .5, 1.], dtype=torch.float64)
-    D = lambda x, t: exact_denoiser(x, t, pts)
-    t = (math.log(EPS) + torch.rand(n, generator=g, dtype=torch.float64)*math.log(T_MAX/EPS)).exp()
-    xt = pts[torch.randint(5, (n,), generator=g)] + t*torch.randn(n, generator=g, dtype=torch.float64)
-    err_eps = (flow_map(xt, t, EPS, D) - quantile_flow_map(xt, t, EPS, pts)).abs().max().item()
-    err_T = (flow_map(xt, t, T_MAX, D) - quantile_flow_map(xt, t, T_MAX, pts)).abs().max().item()
-    x_eps = flow_map(prior_quantiles(n), T_MAX, EPS, D)
-    metrics = dict(flow_error_to_eps=err_eps, flow_error_to_T=err_T,
-                   w1_prior_to_data=float(wasserstein_distance(x_eps.numpy(), pts.numpy())))
-    ax = plot_trajectories(D, pts)
-    ax.figure.savefig(out/"trajectories.png", dpi=120, bbox_inches="tight"); plt.close(ax.figure)
-    metrics["wall_s"] = time.time() - t0
-    tmp = out/"metrics.json.tmp"
-    tmp.write_text(json.dumps(metrics, indent=2)); tmp.replace(out/"metrics.json")
-    return metrics
-
-def pfode_demo_cli():
-    "Console script `ctinv_pfode`."
-    p = argparse.ArgumentParser(description="Exact PF-ODE checks on the five-point toy (writes trajectories.png, metrics.json)")
-    p.add_argument("--out", default="runs/pfode", help="output folder")
-    p.add_argument("--n", type=int, default=4000, help="number of test samples")
-    a = p.parse_args()
-    print(json.dumps(pfode_demo(a.out, a.n), indent=2))

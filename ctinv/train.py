@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_train.ipynb #d1377467
 from __future__ import annotations
-import json, math, os, random, sys, time, hashlib
+import json, math, os, random, signal, sys, time, hashlib
 from pathlib import Path
 from copy import deepcopy
 from contextlib import contextmanager
@@ -17,16 +17,36 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script at import, 
     from fastai.callback.all import GradientClip, ProgressCallback
     from fastai.optimizer import RAdam
     from fastai.distributed import DistributedDL, rank_distrib, num_distrib
-from safetensors.torch import save_file, load_file
-from .data import TensorImages, BatchDL
+from safetensors.torch import save as safetensors_bytes, load_file
+from .presets import TRAIN_PRESETS
+from .losses import make_pair, make_loss, check_choice, DEFAULT_METHOD
 from functools import partial
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'tensor_dls', 'unwrap', 'ConsistencyCB', 'ema_update', 'EMA', 'EMATeacher', 'TrainingDiverged',
-           'NaNGuard', 'AutocastCPU', 'SeedCB', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Checkpointer',
-           'consistency_learner', 'distrib_ctx_auto']
+__all__ = ['CKPT_FORMAT', 'check_bs', 'TensorImages', 'BatchDL', 'tensor_dls', 'unwrap', 'ConsistencyCB', 'ema_update', 'EMA',
+           'EMATeacher', 'TrainingDiverged', 'NaNGuard', 'AutocastCPU', 'SeedCB', 'atomic_write', 'atomic_write_text',
+           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Checkpointer', 'consistency_learner',
+           'distrib_ctx_auto', 'n_epochs_for', 'train_pair', 'LineProgress', 'StopOnInterrupt']
 
 # %% ../nbs/04_train.ipynb #e3b9cec4
+def check_bs(bs, n:int|None=None, what:str="training samples"):
+    "Raise a one-line ValueError unless `bs` is a positive integer (and at most `n`)."
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise ValueError(f"batch size must be a positive integer, got {bs!r}")
+    if n is not None and bs > n: raise ValueError(f"batch size {bs} is larger than the {n} {what}")
+
+class TensorImages:
+    "In-memory (inputs, labels); indexing with a tensor of ids returns a whole batch."
+    def __init__(self, x:Tensor, y:Tensor): self.x, self.y = x, y
+    def __len__(self): return len(self.x)
+    def __getitem__(self, i): return self.x[i], self.y[i]
+    def new_empty(self): return type(self)(self.x[:0], self.y[:0])
+
+class BatchDL(DataLoader):
+    "fastai `DataLoader` over `TensorImages`: one indexing operation per batch."
+    def create_item(self, i): return i
+    def create_batch(self, idxs): return self.dataset[torch.as_tensor(idxs, device=self.dataset.x.device)]
+    def retain(self, res, b): return res
+
 def tensor_dls(x:Tensor, # training data `(N, ...)`
                y:Tensor|None=None, # labels `(N,)`, default all 0
                valid:tuple|None=None, # `(x_valid, y_valid)`; default: a copy of the first batch of `x`
@@ -35,7 +55,7 @@ def tensor_dls(x:Tensor, # training data `(N, ...)`
               )->DataLoaders:
     "fastai `DataLoaders` over tensors, shuffled, dropping the last partial training batch."
     if y is not None and len(y) != len(x): raise ValueError(f"{len(x)} samples but {len(y)} labels")
-    if len(x) < bs: raise ValueError(f"batch size {bs} is larger than the {len(x)} training samples")
+    check_bs(bs, len(x))
     xv, yv = valid if valid is not None else (x[:bs], None if y is None else y[:bs])
     dev = torch.device("cpu") if device is None else device
     y = torch.zeros(len(x), dtype=torch.long) if y is None else y
@@ -134,15 +154,28 @@ def _sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
-def _atomic_write_text(path:Path, text:str):
+@contextmanager
+def atomic_write(path:str|Path, mode:str="w"):
+    "Open a temporary file beside `path` for writing; on success fsync it and rename it onto `path`, on any error remove it."
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as f: f.write(text); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
+
+def atomic_write_text(path:str|Path, text:str):
+    "Write `text` to `path` atomically: readers see the old file or the new one, never a part."
+    with atomic_write(path) as f: f.write(text)
+
+_atomic_write_text = atomic_write_text   # the name used before; kept while other notebooks move over
 
 def _atomic_save_tensors(tensors:dict, path:Path):
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-    os.replace(tmp, path)
+    data = safetensors_bytes({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
+    with atomic_write(path, "wb") as f: f.write(data)
 
 def _opt_state(opt):
     "Split a fastai optimiser's state into tensors (for safetensors) and JSON-able values."
@@ -172,7 +205,7 @@ def save_checkpoint(learn:Learner, path:str|Path, epoch:int, history:list, confi
     meta = dict(format=CKPT_FORMAT, epoch=epoch, step=int(learn.train_iter), history=history, config=config or {},
                 optimizer=opt_j, python_rng=list(random.getstate()[1]),
                 files={wname: _sha256(path/wname), oname: _sha256(path/oname)})
-    _atomic_write_text(path/"checkpoint.json", json.dumps(meta))
+    atomic_write_text(path/"checkpoint.json", json.dumps(meta))
     for f in [*path.glob("*.safetensors"), *path.glob(".*.tmp*")]:  # older checkpoints, leftovers of a killed writer
         if f.name not in meta["files"]: f.unlink()
 
@@ -288,6 +321,7 @@ def consistency_learner(dls:DataLoaders, # batches of `(x0, labels)`
                         cbs:list|None=None,
                        )->Learner:
     "A fastai `Learner` set up for consistency-family training."
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
     if precision not in (None, "bf16", "fp16"): raise ValueError(f"precision must be None, 'bf16' or 'fp16', got {precision!r}")
     cb = [ConsistencyCB(loss, use_labels), NaNGuard(), SeedCB(seed), Checkpointer(ckpt_every, config)]
     if ema is not None or ema_half_life_img is not None: cb.append(EMA(ema if ema is not None else 0.9999, ema_half_life_img))
@@ -324,3 +358,79 @@ def distrib_ctx_auto(learn:Learner):
         if started and dist.is_initialized(): dist.barrier()          # no rank tears down while another still talks
     finally:
         if started and dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/04_train.ipynb #734ecb86
+def n_epochs_for(dls, preset:str='digits', steps:int|None=None, epochs:int|None=None)->int:
+    "Epochs to train: `epochs`, else enough for `steps` (default: the preset's) optimiser steps."
+    if epochs is not None and steps is not None: raise ValueError("give epochs or steps, not both")
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        return epochs
+    steps = TRAIN_PRESETS[preset]['steps'] if steps is None else steps
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    return max(1, math.ceil(steps/len(dls.train)))
+
+def train_pair(dls, # loaders of (images, labels) with a `meta` (n_classes, channels, resolution)
+               method:str=DEFAULT_METHOD, preset:str='digits',
+               steps:int|None=None, epochs:int|None=None, # length: optimiser steps or epochs (default: the preset's steps)
+               lr:float|None=None, # constant learning rate (default: the preset's)
+               seed:int=0, # weights, batch order and noise
+               ckpt_dir=None, # checkpoint folder (None: none)
+               resume:bool=False, # continue from the checkpoint in `ckpt_dir`
+               ema_half_life_img:float|None=None, # evaluation EMA (default: the preset's)
+               ckpt_every:int|None=None, # epochs between checkpoints (default: about ten per run)
+               config:dict|None=None, # stored in the checkpoint
+               quiet:bool|None=True, cbs=None, loss_kw:dict|None=None, net_kw:dict|None=None):
+    "Build the pair and its loss and train them with `consistency_learner`; returns the Learner (`learn.ema_model`)."
+    check_choice(preset, TRAIN_PRESETS, 'preset')
+    p, meta = TRAIN_PRESETS[preset], dls.meta
+    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
+    n_epoch = n_epochs_for(dls, preset, steps, epochs)
+    model = make_pair(method, p['net'], meta.n_classes, meta.channels, meta.resolution, seed, **(net_kw or {}))
+    loss = make_loss(method, meta.n_classes, **({'ct_s1': p['ct_s1']} if method == 'ctinv' else {}), **(loss_kw or {}))
+    learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
+                                ema_half_life_img=ema_half_life_img or p['ema_half_life_img'],
+                                ckpt_dir=ckpt_dir, ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
+                                config=config, quiet=quiet, cbs=cbs)
+    with distrib_ctx_auto(learn): learn.fit_ct(n_epoch, resume=resume)   # a no-op outside torchrun
+    return learn
+
+# %% ../nbs/04_train.ipynb #4eb8236a
+class LineProgress(Callback):
+    "A line every `every` percent of the training steps: step, smoothed loss, images/s and time left (for logs and pipes)."
+    order = 75
+    def __init__(self, every:float=5., # percent of the run between lines
+                 log=None): # callable taking a line; default print to stderr
+        self.every, self.log = every, log or (lambda s: print(s, file=sys.stderr, flush=True))
+    def before_fit(self):
+        self.total, self.t0, self.i0, self.smooth, self.next = self.n_epoch*len(self.dls.train), time.time(), int(self.train_iter), None, 0.
+    def after_batch(self):
+        if not self.training: return
+        v = float(self.loss.detach())
+        self.smooth = v if self.smooth is None else 0.98*self.smooth + 0.02*v
+        i = int(self.train_iter)
+        if 100*i/self.total + 1e-9 < self.next and i < self.total: return
+        self.next = (math.floor(100*i/self.total/self.every) + 1)*self.every
+        dt, done = time.time() - self.t0, i - self.i0
+        ips = done*self.xb[0].shape[0]/max(dt, 1e-9)
+        left = dt/max(done, 1)*(self.total - i)
+        self.log(f"step {i}/{self.total} ({100*i/self.total:.0f}%)  loss {self.smooth:.4g}  {ips:.0f} img/s  "
+                 f"elapsed {dt:.0f} s  left {left:.0f} s")
+
+class StopOnInterrupt(Callback):
+    "First Ctrl-C: stop cleanly after the current step and set `learn.interrupted`; a second one interrupts at once."
+    order = 90
+    def before_fit(self):
+        self.learn.interrupted, self._flag, self._old = False, False, None
+        if num_distrib() > 1: return
+        try: self._old = signal.signal(signal.SIGINT, self._handler)
+        except ValueError: self._old = None            # not the main thread: leave Ctrl-C alone
+    def _handler(self, signum, frame):
+        self._flag = True
+        signal.signal(signal.SIGINT, self._old or signal.default_int_handler)
+    def after_batch(self):
+        if self._flag and self.training:
+            self.learn.interrupted = True
+            raise CancelFitException()
+    def after_fit(self):
+        if self._old is not None: signal.signal(signal.SIGINT, self._old); self._old = None
