@@ -40,7 +40,7 @@ BAD_TRAIN = [
     (["--bs", "-8"], "bs (batch size) must be an integer >= 1, got -8"),
     (["--bs", "2.5"], "argument --bs: invalid int value: '2.5'"),
     (["--lr", "0"], "lr (learning rate) must be a finite number > 0, got 0.0"),
-    (["--lr", "-1e-3"], "lr (learning rate) must be a finite number > 0, got -0.001"),
+    (["--lr=-1e-3"], "lr (learning rate) must be a finite number > 0, got -0.001"),
     (["--lr", "nan"], "lr (learning rate) must be a finite number > 0, got nan"),
     (["--lr", "inf"], "got inf"),
     (["--edit_w", "nan"], "edit_w (guidance weight) must be a finite number >= 0 and <= 14, got nan"),

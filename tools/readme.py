@@ -1,8 +1,9 @@
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto, which these machines lack).
 
 Markdown cells are copied as they are; code cells become ```python blocks followed by their saved text output.
+Links to notebooks (`](00_pfode.ipynb)`, right on the docs site) get the `nbs/` prefix so they work on the repository page.
 Run `python tools/readme.py` after editing nbs/index.ipynb; `tests/test_repo.py` checks the two are in step."""
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,7 +14,7 @@ def readme_text(nb_path=ROOT/"nbs"/"index.ipynb") -> str:
     for cell in nb["cells"]:
         src = "".join(cell["source"]).strip()
         if not src or src.startswith("#| hide"): continue
-        if cell["cell_type"] == "markdown": parts.append(src)
+        if cell["cell_type"] == "markdown": parts.append(re.sub(r"\]\((\d\d_\w+\.ipynb)\)", r"](nbs/\1)", src))  # links from the repository page
         elif cell["cell_type"] == "code":
             parts.append("```python\n" + src + "\n```")
             out = "".join("".join(o.get("text", "")) if o.get("output_type") == "stream"
