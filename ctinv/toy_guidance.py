@@ -12,7 +12,7 @@ from fastai.callback.schedule import ParamScheduler, SchedCos
 from .pfode import EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser, exact_denoiser, exact_log_density, flow_map, ode_path, prior_quantiles
 from .nets import ToyMLP
 from .losses import DSMLoss, IGCTLoss, IGCTPair, GuidedCDLoss, guide_prob
-from .train import consistency_learner, tensor_dls, _atomic_write_text
+from .train import consistency_learner, tensor_dls, atomic_write, atomic_write_text
 from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample
 
 # %% auto #0
@@ -278,8 +278,8 @@ def toy_guidance_demo(out, # output folder (created; must be writable)
     if steps < 100: raise ValueError(f"steps must be >= 100 (one epoch), got {steps}")
     samples, models = toy_guidance_samples(steps, seed, n, quiet=quiet)
     res = {m: {str(om): guidance_metrics(*xs) for om, xs in d.items()} for m, d in samples.items()}
-    _atomic_write_text(out/"guidance.json", json.dumps(res, indent=2))
-    plot_dynamics(models).savefig(out/"dynamics.png", dpi=80)
-    plot_densities(samples).savefig(out/"densities.png", dpi=80)
+    atomic_write_text(out/"guidance.json", json.dumps(res, indent=2))
+    for name, fig in (("dynamics.png", plot_dynamics(models)), ("densities.png", plot_densities(samples))):
+        with atomic_write(out/name, "wb") as f: fig.savefig(f, format="png", dpi=80)
     if not quiet: print(f"wrote {out/'guidance.json'} in {time.time() - t0:.0f} s")
     return res
