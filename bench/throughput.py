@@ -19,7 +19,8 @@ def measure(preset:str, method:str, device:str, steps:int)->dict:
     import torch
     from fastai.data.core import DataLoaders
     from ctinv.data import BatchDL, TensorImages, DataMeta
-    from ctinv.images import make_pair, make_loss, TRAIN_PRESETS
+    from ctinv.losses import make_pair, make_loss
+    from ctinv.presets import TRAIN_PRESETS
     from ctinv.train import consistency_learner
     from ctinv.samplers import encode, cm_sample
     from ctinv.pfode import T_MAX
@@ -31,7 +32,7 @@ def measure(preset:str, method:str, device:str, steps:int)->dict:
     dl = lambda a, b, shuffle: BatchDL(TensorImages(a, b), bs=bs, shuffle=shuffle, drop_last=shuffle, device=dev)
     dls = DataLoaders(dl(x, y, True), dl(x[:bs], y[:bs], False), device=dev)
     dls.meta = DataMeta(preset, 10, C, R, [str(i) for i in range(10)])
-    pair = make_pair(method, preset, 10, C, R).to(dev)
+    pair = make_pair(method, TRAIN_PRESETS[preset]['net'], 10, C, R).to(dev)
     learn = consistency_learner(dls, pair, make_loss(method, 10), lr=1e-4, use_labels=True, ema=0.999, quiet=True)
     sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == 'cuda' else (lambda: None)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)

@@ -16,7 +16,7 @@ from .train import (train_pair, n_epochs_for, read_checkpoint, Checkpointer, ato
                          StopOnInterrupt)
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from .data import DATASETS, get_dls, save_grid
-from .metrics import psnr, ssim, lpips_distance, train_classifier, edit_accuracy
+from .metrics import psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
 
 # %% auto #0
 __all__ = ['guidance', 'held_out', 'evaluate_pair', 'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class', 'save_figures',
@@ -63,7 +63,7 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     rec = _batched(lambda a, c: reconstruct(g_, f_, a, labels=c, w=w_rec), x, y, bs=bs)
     s_per_img = (time.time() - t0)/len(x)
     m = dict(recon_psnr=psnr(rec, x, 'mean').item(), recon_ssim=ssim(rec, x, 'mean').item(),
-             recon_mse=(rec - x).square().mean().item())
+             recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(), recon_mse=(rec - x).square().mean().item())
     try: m['lpips'], m['lpips_reason'] = lpips_distance(rec, x, lpips_net, reduction='mean').item(), None
     except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e)
     ne, nd = count_nfe(g_), count_nfe(f_)
@@ -81,6 +81,8 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
              psnr_mean_image=psnr(dls.train.dataset.x.mean(0, keepdim=True).expand_as(x), x, 'mean').item(),
              psnr_random_latent=psnr(_batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_rec), z_rand, y, bs=bs), x, 'mean').item(),
              latent_std=(z/T_MAX).std().item())
+    ls = latent_stats(z, T_MAX, seed=seed)
+    m.update(latent_ks=ls['ks'], latent_ks_crit=ls['ks_crit'], latent_lowfreq_ratio=ls['lowfreq_ratio'], latent_mean=ls['mean'])
     return m
 
 # %% ../nbs/10_images.ipynb #546888da
@@ -134,11 +136,7 @@ def _resume_config(resume, out:Path)->tuple[Path, dict]:
     "The checkpoint folder of the run to resume (`True`: `out`), verified, and its stored config."
     src = out if resume is True else Path(resume)
     ck = src if (src/'checkpoint.json').exists() else src/'ckpt'
-    try: meta = read_checkpoint(ck)[0]
-    except KeyError as e: raise ValueError(f"corrupt checkpoint {ck/'checkpoint.json'}: it lacks the key {e}") from None
-    except Exception as e:
-        if type(e).__name__ == 'SafetensorError': raise ValueError(f"corrupt checkpoint in {ck}: a weights file is not safetensors ({e})") from None
-        raise
+    meta = read_checkpoint(ck)[0]
     conf = meta.get('config') or {}
     if not {'data', 'preset', 'method'} <= set(conf):
         raise ValueError(f"resume: the checkpoint in {ck} was not written by ctinv_train (its config has no data/preset/method)")

@@ -218,12 +218,16 @@ def read_checkpoint(path:str|Path)->tuple[dict, dict, dict]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"corrupt checkpoint {path/'checkpoint.json'}: not valid JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != CKPT_FORMAT:
         raise ValueError(f"{path/'checkpoint.json'} is not a ctinv checkpoint (expected format {CKPT_FORMAT!r})")
+    missing = [k for k in ("epoch", "step", "history", "config", "optimizer", "files") if k not in meta]
+    if missing: raise ValueError(f"corrupt checkpoint {path/'checkpoint.json'}: it lacks the key {missing[0]!r}")
     for name, digest in meta["files"].items():
         f = path/name
         if not f.exists(): raise FileNotFoundError(f"checkpoint {path} is incomplete: {name} is missing")
         if _sha256(f) != digest: raise ValueError(f"corrupt checkpoint: {f} does not match the SHA-256 recorded in checkpoint.json")
     wname, oname = sorted(meta["files"], key=lambda n: not n.startswith("weights"))
-    return meta, load_file(str(path/wname)), load_file(str(path/oname))
+    try: return meta, load_file(str(path/wname)), load_file(str(path/oname))
+    except Exception as e:                                      # safetensors' own error type: a file that is not safetensors
+        raise ValueError(f"corrupt checkpoint in {path}: {wname} or {oname} is not safetensors ({e})") from None
 
 def _load_strict(module:nn.Module, sd:dict, what:str):
     own = module.state_dict()
