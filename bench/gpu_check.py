@@ -5,13 +5,17 @@ sample, encode and run the Table-1 protocol, and how fast?
     python bench/gpu_check.py [--out bench/results/gpu_check.json] [--budget_s 420]
     python bench/gpu_check.py --tiny --out /tmp/gpu_check.json      # the same code path on the CPU at tiny shapes (a test)
 
+On the CPU (`--tiny`) the torch.compile items are skipped unless `--compile` is given: compiling a UNet's forward and
+backward passes for the CPU takes minutes here (tests/test_gpu_check.py runs the rest).
+
 Per item it records images/s, peak memory and any failure (the exception's type and message; the run goes on), and
 writes the JSON after every item, so a run stopped by its time limit keeps what it measured. Synthetic data of the
 preset's shape: the numbers do not depend on the pixels. Items whose estimated time would pass `--budget_s` are skipped
 and say so.
 """
-import argparse, json, os, platform, sys, time, traceback
+import argparse, json, os, platform, sys, time, traceback, warnings
 from pathlib import Path
+warnings.filterwarnings('ignore', category=FutureWarning)      # fastai 2.8 calls the deprecated torch.jit.script at import
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAPES = dict(tiny=(1, 8), digits=(1, 8), mnist=(1, 28), cifar10=(3, 32))
@@ -86,6 +90,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--out', default=str(ROOT/'bench'/'results'/'gpu_check.json'))
     p.add_argument('--tiny', action='store_true', help='CPU, tiny shapes: the same code path as a test')
+    p.add_argument('--compile', action='store_true', help='with --tiny: run the torch.compile items on the CPU too')
     p.add_argument('--steps', type=int, default=20); p.add_argument('--budget_s', type=float, default=420.)
     a = p.parse_args()
     import torch
@@ -107,6 +112,7 @@ def main():
                 item = dict(what='train', preset=preset, method=method, compile=compile_, precision=precision,
                             batch_size=GPU_BATCH[preset] if dev.type == 'cuda' else 8)
                 if time.time() - t_start > a.budget_s: record({**item, 'skipped': 'time budget spent'}); continue
+                if compile_ and dev.type == 'cpu' and not a.compile: record({**item, 'skipped': 'torch.compile on the CPU (pass --compile)'}); continue
                 try: item.update(train_item(preset, method, dev, item['batch_size'], steps, compile_, precision))
                 except Exception as e: item.update(error=f"{type(e).__name__}: {e}"[:1000], trace=traceback.format_exc()[-2000:])
                 record(item)
