@@ -111,7 +111,7 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
     x_all = test.x[idx]
     from ctinv.metrics import lpips_model
     try: lp, lp_why = lpips_model("alex"), None
-    except FileNotFoundError as e: lp, lp_why = None, str(e)
+    except FileNotFoundError as e: lp, lp_why = None, str(e).replace(str(Path.home()), "~")
     res, shown = table1(D, f, g, x_all, bs=bs, lp=lp, seed=seed + 1, n_show=n_show)
     full = None
     if full_ct:  # the cheap row on the whole test set, to show the subset is representative
@@ -142,7 +142,8 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
 def markdown(res:list)->str:
     "The table, the full-test-set line and the notes."
     full = next((r["full_test_set"] for r in res if "full_test_set" in r), None)
-    extra = "" if not full else (f"\nCT_Inv+CM on all {full['n_images']} test images: SSIM {full['ssim']:.4f}, PSNR {full['psnr']:.2f}"
+    ssims = ", ".join(f"{name} {full[k]:.4f}" for k, name in (("ssim", "SSIM"), ("ssim_torchmetrics", "SSIM (torchmetrics, earlier)")) if full and k in full)
+    extra = "" if not full else (f"\nCT_Inv+CM on all {full['n_images']} test images: {ssims}, PSNR {full['psnr']:.2f}"
                                  + (f", LPIPS {full['lpips']:.4f}" if "lpips" in full else "") + ".\n")
     return table1_markdown(res) + extra + f"\n{res[0]['n_images']} MNIST test images; {res[0]['device']}.\n\n{res[0]['notes']}\n"
 
