@@ -124,7 +124,7 @@ def ctinv_toy(figure:Param("1: Fig. 1 of CT Inversion (five points); 3: Fig. 3 o
     else:
         from ctinv.toy_guidance import toy_guidance_demo
         m = toy_guidance_demo(out, seed=seed, **({} if steps is None else dict(steps=steps)))
-    print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))}, indent=2))
+    print(json.dumps({k: v for k, v in m.items() if not isinstance(v, (list, dict))} if figure == 1 else m, indent=2))
 
 def toy_main(argv:list|None=None):
     "Console script `ctinv_toy`."
