@@ -101,7 +101,7 @@ def train_main(argv:list|None=None):
     return run_cli(ctinv_train, 'ctinv_train', argv)
 
 # %% ../nbs/13_cli.ipynb #c480afb3
-TOY_FILES = {1: ('fig1.png', 'ddim_inversion.png', 'metrics.json'), 3: ('guidance.json',)}
+TOY_FILES = {1: ('fig1.png', 'ddim_inversion.png', 'metrics.json'), 3: ('guidance.json', 'dynamics.png', 'densities.png')}
 
 @call_parse
 def ctinv_toy(figure:Param("1: Fig. 1 of CT Inversion (five points); 3: Fig. 3 of iGCT (guidance on two Gaussians)", int, choices=[1, 3])=1,

@@ -29,8 +29,8 @@ def test_writes_what_it_says(fig1):
 def test_met_goals(fig1):
     m = fig1[2]
     assert m["cm_flow_error"] < GOAL
-    assert m["roundtrip_error"] < GOAL and m["roundtrip_atom_share"] > 0.99
-    assert m["basin_share"] > 0.95
+    assert m["roundtrip_error"] < GOAL and m["roundtrip_atom_share"] > 0.95          # goal: 95% back on their atom
+    assert m["basin_share"] > 0.95                                    # goal: 95% of latents in their basin
     assert m["noiser_latent_error"] < m["ddim_latent_error_30"]     # 1 NFE of the noiser beats 30-step DDIM inversion
     assert m["latent_ks"] < 0.15, "regression band: below every collapse recorded in 05_toy_inversion (KS 0.22-0.58)"
 
