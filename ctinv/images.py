@@ -8,13 +8,13 @@ import contextlib, errno, json, math, os, shutil, sys, time
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
-from fastai.distributed import rank_distrib, num_distrib
 from .pfode import EPS, T_MAX
 from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder
 from .train import (train_pair, n_epochs_for, read_checkpoint, Checkpointer, atomic_write_text, LineProgress,
                          StopOnInterrupt)
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
+from fastai.distributed import rank_distrib, num_distrib   # after ctinv.train, which imports fastai with its warning silenced
 from .data import DATASETS, get_dls, save_grid
 from .metrics import psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
 
