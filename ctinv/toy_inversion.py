@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_toy_inversion.ipynb #43c53d25
 from __future__ import annotations
-import argparse, json, math, os, time
+import json, math, os, time
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
@@ -13,13 +13,13 @@ from fastai.callback.schedule import ParamScheduler, SchedCos
 from .pfode import EPS, T_MAX, ConsistencyModel, Noiser, EDMDenoiser, exact_denoiser, quantile_flow_map
 from .nets import ToyMLP
 from .losses import CTLoss, CTInversionLoss, DSMLoss
-from .train import consistency_learner, tensor_dls, _atomic_write_text
+from .train import consistency_learner, tensor_dls, atomic_write_text
 from .samplers import ddim_invert, encode, cm_sample
 
 # %% auto #0
 __all__ = ['ATOMS', 'toy_data', 'exact_maps', 'toy_points', 'FourierToyMLP', 'train_toy', 'toy_models', 'toy_inversion_metrics',
            'ddim_inversion_errors', 'noiser_latent_error', 'plot_fig1', 'plot_ddim', 'run_toy_inversion',
-           'toy_inversion_demo', 'toy_cli']
+           'toy_inversion_demo']
 
 # %% ../nbs/05_toy_inversion.ipynb #fbd6edb3
 ATOMS = (-1., -.5, 0., .5, 1.)
@@ -213,19 +213,5 @@ def toy_inversion_demo(out:str|Path="runs/toy_inversion", # output folder
     plot_fig1(f, g, seed=seed).savefig(out/"fig1.png", dpi=80)
     plot_ddim(m["ddim"], m["ddim_exact"], m["noiser_latent_error"]).savefig(out/"ddim_inversion.png", dpi=100)
     m.update(steps=steps, seed=seed, wall_s=time.time() - t0)
-    _atomic_write_text(out/"metrics.json", json.dumps(m, indent=2))
+    atomic_write_text(out/"metrics.json", json.dumps(m, indent=2))
     return m
-
-def toy_cli(argv:list|None=None): # command-line arguments (default: sys.argv[1:])
-    "Console script `ctinv_toy`: Fig. 1 end to end on the CPU."
-    p = argparse.ArgumentParser(prog="ctinv_toy", description="Fig. 1 of CT Inversion on the five-point toy: trains a CM, a noiser "
-                                "and an EDM denoiser, writes fig1.png, ddim_inversion.png and metrics.json")
-    p.add_argument("--out", default="runs/toy_inversion", help="output folder (default: runs/toy_inversion)")
-    p.add_argument("--steps", type=int, default=3000, help="training steps of the CM and the noiser, >= 100 (default: 3000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    a = p.parse_args(argv)
-    if a.steps < 100: p.error(f"--steps must be >= 100 (one epoch of 100 steps), got {a.steps}")
-    if a.seed < 0: p.error(f"--seed must be >= 0, got {a.seed}")
-    if Path(a.out).exists() and not Path(a.out).is_dir(): p.error(f"--out {a.out} exists and is not a folder")
-    m = toy_inversion_demo(a.out, a.steps, a.seed)
-    print(json.dumps({k: v for k, v in m.items() if not isinstance(v, list)}, indent=2))

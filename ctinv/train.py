@@ -171,8 +171,6 @@ def atomic_write_text(path:str|Path, text:str):
     "Write `text` to `path` atomically: readers see the old file or the new one, never a part."
     with atomic_write(path) as f: f.write(text)
 
-_atomic_write_text = atomic_write_text   # the name used before; kept while other notebooks move over
-
 def _atomic_save_tensors(tensors:dict, path:Path):
     data = safetensors_bytes({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
     with atomic_write(path, "wb") as f: f.write(data)
