@@ -152,7 +152,7 @@ def test_disk_full_during_a_run(work, tmp_path, monkeypatch, capsys):
 def test_ctrl_c_stops_cleanly(tmp_path):
     "Ctrl-C stops after the current step with how to continue, no traceback; the run then resumes."
     out = tmp_path/"run"
-    p = subprocess.Popen([str(BIN/"ctinv_train"), "--preset", "tiny", "--n_train", "128", "--steps", "400", "--out", str(out),
+    p = subprocess.Popen([str(BIN/"ctinv_train"), "--preset", "tiny", "--n_train", "128", "--steps", "100", "--out", str(out),
                           "--n_eval", "16", "--n_edit", "4"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     lines = []
     for line in p.stderr:                               # wait for training to be under way (a progress line)
@@ -166,5 +166,5 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     assert "Traceback" not in err
     assert tail.startswith("ctinv_train: error: interrupted at step ") and f"continue with `ctinv_train --resume --out {out}`" in tail, tail
     assert not (out/"metrics.json").exists() and not [f for f in out.rglob("*") if ".tmp" in f.name]
-    q = run("ctinv_train", "--out", out, "--resume", "--steps", "200", "--n_eval", "16", "--n_edit", "4", timeout=600)
+    q = run("ctinv_train", "--out", out, "--resume", "--steps", "24", "--n_eval", "16", "--n_edit", "4", timeout=600)
     assert q.returncode == 0, q.stderr
