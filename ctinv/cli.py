@@ -85,7 +85,8 @@ def ctinv_train(data:str='digits', # digits, mnist, cifar10, or a folder with on
     from ctinv.images import run_train, Interrupted
     log = lambda s: print(s, file=sys.stderr, flush=True)
     try:
-        m = run_train(None if resume else data, preset, None if resume else method,   # a resumed run keeps its data and method out, epochs, steps, bs, lr, seed, resume, force, root, n_train,
+        m = run_train(None if resume else data, preset, None if resume else method,   # a resumed run keeps its data and method
+                      out, epochs, steps, bs, lr, seed, resume, force, root, n_train,
                       n_eval, n_edit, edit_w, image_size, threads=n, device=device, quiet=None, log=log, threads_why=why)
     except (ValueError, FileNotFoundError) as e: raise CLIError(str(e).splitlines()[0]) from None
     except Interrupted as e: _fail('ctinv_train', str(e), 130)
