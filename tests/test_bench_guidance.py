@@ -1,0 +1,19 @@
+"`bench/guidance.py` end to end at toy length: every method and w gets a row with the promised keys, editing rows for both routes, the plots."
+import json, os, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def test_guidance_bench_runs(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"guidance.py"), "--preset", "tiny", "--steps", "20", "--n_per_class", "2",
+                        "--n_edit", "4", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads((tmp_path/"guidance.json").read_text())
+    from ctinv.guidance import GUIDED_METHODS, W_GRID
+    assert {(row["method"], row["w"]) for row in r["rows"]} == {(m, w) for m in GUIDED_METHODS for w in W_GRID}
+    for row in r["rows"]:
+        assert {"method", "w", "nfe", "precision", "recall", "fd", "class_acc", "saturation", "images_per_s"} <= set(row)
+        assert row["nfe"] == {"igct": 1, "guided_cd": 1, "igct_2": 2, "guided_cd_2": 2}.get(row["method"], 35)
+    assert {(e["method"], e["nfe"]) for e in r["editing"]} == {("igct", 2), ("ddim_cfg", 69)}
+    assert (tmp_path/"guidance_curves.png").stat().st_size > 0 and (tmp_path/"guidance_samples.png").stat().st_size > 0
