@@ -11,8 +11,8 @@ from torch import Tensor
 from .pfode import EDMDenoiser, ConsistencyModel, T_MAX, karras_sigmas
 from .nets import unet_preset
 from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice
-from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit
-from .train import consistency_learner, n_epochs_for, read_checkpoint
+from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, _n_classes
+from .train import consistency_learner, n_epochs_for, read_checkpoint, _load_strict
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE
 from .metrics import check_images, classifier_features, precision_recall, frechet_distance, edit_accuracy, psnr, ssim
 from .toy_guidance import INTERVAL
@@ -29,36 +29,35 @@ W_GRID = (0., 1., 3., 6., 9., 12.)    # code convention: omega = 1 + w
 TAU_2 = {'igct': .821, 'guided_cd': 1.0882}   # the intermediate level of 2-step sampling (iGCT's code; its guided-CD baseline)
 
 # %% ../nbs/14_guidance.ipynb #1dd49f8c
+def _fit_ema(dls, preset:str, wrap, loss, steps, seed:int, lr, quiet, clip=None)->nn.Module:
+    "Build `wrap(net)` (`net(**kw)` makes the preset's class-conditional UNet for `dls`), train it with `consistency_learner`; its EMA."
+    check_choice(preset, TRAIN_PRESETS, 'preset')
+    p, m = TRAIN_PRESETS[preset], dls.meta
+    net = lambda **kw: unet_preset(p['net'], in_channels=m.channels, img_resolution=m.resolution, n_classes=m.n_classes, **kw)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = wrap(net)
+    learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
+                                ema_half_life_img=p['ema_half_life_img'], seed=seed, quiet=quiet, clip=clip)
+    learn.fit_ct(n_epochs_for(dls, preset, steps))
+    return learn.ema_model.eval().requires_grad_(False)
+
 def train_cfg_edm(dls, # loaders of (images, labels) with a `meta`
                   preset:str='digits', steps:int|None=None, # optimiser steps (default: the preset's)
                   seed:int=0, label_dropout:float=.1, lr:float|None=None, quiet:bool|None=True)->EDMDenoiser:
     "Class-conditional EDM (DSM with label dropout to the null class `n_classes`) on the preset's UNet; its EMA, in eval mode."
-    check_choice(preset, TRAIN_PRESETS, 'preset')
-    p, m = TRAIN_PRESETS[preset], dls.meta
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = EDMDenoiser(unet_preset(p['net'], in_channels=m.channels, img_resolution=m.resolution, n_classes=m.n_classes))
-    learn = consistency_learner(dls, model, DSMLoss(label_dropout=label_dropout, n_classes=m.n_classes), lr=lr or p['lr'],
-                                use_labels=True, ema=None, ema_half_life_img=p['ema_half_life_img'], seed=seed, quiet=quiet, clip=1.)
-    learn.fit_ct(n_epochs_for(dls, preset, steps))
-    return learn.ema_model.eval().requires_grad_(False)
+    m = dls.meta
+    return _fit_ema(dls, preset, lambda net: EDMDenoiser(net()), DSMLoss(label_dropout=label_dropout, n_classes=m.n_classes),
+                    steps, seed, lr, quiet, clip=1.)
 
 
 def train_guided_cd(teacher:EDMDenoiser, # from `train_cfg_edm`
                     dls, preset:str='digits', steps:int|None=None, seed:int=0, lr:float|None=None,
                     quiet:bool|None=True)->ConsistencyModel:
     "Guided CD from the CFG teacher (`GuidedCDLoss`, w ~ U[0, 14]) into a consistency model with the guidance input; its EMA."
-    check_choice(preset, TRAIN_PRESETS, 'preset')
-    p, m = TRAIN_PRESETS[preset], dls.meta
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = ConsistencyModel(unet_preset(p['net'], in_channels=m.channels, img_resolution=m.resolution, n_classes=m.n_classes,
-                                             guidance_embed=True))
+    m = dls.meta
     loss = GuidedCDLoss(teacher, null_label=m.n_classes, w_min=IGCT_W_RANGE[0], w_max=IGCT_W_RANGE[1], c=.03, n_classes=m.n_classes)
-    learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
-                                ema_half_life_img=p['ema_half_life_img'], seed=seed, quiet=quiet)
-    learn.fit_ct(n_epochs_for(dls, preset, steps))
-    return learn.ema_model.eval().requires_grad_(False)
+    return _fit_ema(dls, preset, lambda net: ConsistencyModel(net(guidance_embed=True)), loss, steps, seed, lr, quiet)
 
 # %% ../nbs/14_guidance.ipynb #a5e9fb67
 def load_pair(run, # a `ctinv_train` run folder (or its `ckpt/`)
@@ -73,7 +72,7 @@ def load_pair(run, # a `ctinv_train` run folder (or its `ckpt/`)
     pair = make_pair(c['method'], TRAIN_PRESETS[c['preset']]['net'], c['n_classes'], c['channels'], c['resolution'])
     sd = {k[len('ema_model.'):]: v for k, v in w.items() if k.startswith('ema_model.')}
     if not sd: raise ValueError(f"{ck} holds no EMA weights")
-    pair.load_state_dict(sd)
+    _load_strict(pair, sd, 'pair')
     return pair.eval().requires_grad_(False)
 
 # %% ../nbs/14_guidance.ipynb #8c11a7a0
@@ -94,14 +93,11 @@ def guided_images(method:str, # one of `GUIDED_METHODS`
         x = cm_sample(f, T_MAX*z, labels=labels, w=float(w))
         if method.endswith('_2'): x = cm_sample(f, x + TAU_2[base]*z2, TAU_2[base], labels=labels, w=float(w))
         return x, 1 + method.endswith('_2')
-    D, null = models['edm'], _n_classes_of(models['edm'])
+    D, null = models['edm'], _n_classes(models['edm'])
     G = {'cfg': lambda: cfg(D, w, null), 'cfg_interval': lambda: cfg_interval(D, w, null, *INTERVAL),
          'apg': lambda: apg(D, w, null, **apg_settings(shape))}[method]()
     return edm_sampler(G, T_MAX*z, labels=labels, clip=True), 35
 
-
-def _n_classes_of(model)->int:
-    return next(m.n_classes for m in model.modules() if isinstance(getattr(m, 'n_classes', None), int))
 
 
 def apg_settings(shape:tuple)->dict:
@@ -130,7 +126,7 @@ def guidance_row(x:Tensor, labels:Tensor, # generated images and the class asked
 def guidance_sweep(models:dict, classifier, real:Tensor, # models as in `guided_images`; the judge; real images (the reference set)
                    n_per_class:int=100, ws=W_GRID, methods=GUIDED_METHODS, seed:int=0, log=None)->list[dict]:
     "One row per (method, w): `method`, `w`, `omega`, `nfe`, the numbers of `guidance_row` and `images_per_s`."
-    K, shape = _n_classes_of(classifier), tuple(real.shape[1:])
+    K, shape = _n_classes(classifier), tuple(real.shape[1:])
     labels, rf, rows = torch.arange(K).repeat_interleave(n_per_class), classifier_features(classifier, real), []
     for method in methods:
         for w in ws:
@@ -152,13 +148,13 @@ def edit_images(method:str, # 'igct' (2 NFE) or 'ddim_cfg' (Heun inversion of th
         return edit(pair.noiser, pair.denoiser, x, c_src, c_tar, w=float(w)), 2
     D = models['edm']
     z = ddim_invert(D, x, sigmas=karras_sigmas(18), heun=True, labels=c_src)          # 17 Heun steps up the 18-level grid: 34 NFE
-    return edm_sampler(cfg(D, w, _n_classes_of(D)), z, labels=c_tar, clip=True), 34 + 35
+    return edm_sampler(cfg(D, w, _n_classes(D)), z, labels=c_tar, clip=True), 34 + 35
 
 
 def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images and their classes
                  ws=(0., 3., 6.), methods=('igct', 'ddim_cfg'))->list[dict]:
     "Per method and w: accuracy of edits into every other class, SSIM / PSNR of edits to their source, and the edit into the own class as a reconstruction."
-    K, rows = _n_classes_of(classifier), []
+    K, rows = _n_classes(classifier), []
     src = x.repeat_interleave(K, 0); cs = y.repeat_interleave(K); ct = torch.arange(K).repeat(len(x))
     off, own = cs != ct, cs == ct
     for method in methods:
@@ -210,7 +206,7 @@ def sample_rows_grid(models:dict, ws, meta, path, methods=GUIDED_METHODS, seed:i
 def edit_demo(models:dict, classifier, x:Tensor, y:Tensor): # models as in `edit_images`; held-out images and labels
     "An ipywidgets panel: choose an image, a target class and w; shows both methods' edits and their numbers."
     import ipywidgets as W, matplotlib.pyplot as plt
-    K = _n_classes_of(classifier)
+    K = _n_classes(classifier)
     def show(i=0, target=1, w=3.):
         src, cs, ct = x[i:i+1], y[i:i+1], torch.tensor([target])
         fig, axs = plt.subplots(1, 3, figsize=(6, 2.3))
