@@ -13,14 +13,15 @@ from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder
 from .train import (train_pair, n_epochs_for, read_checkpoint, Checkpointer, atomic_write_text, LineProgress,
                          StopOnInterrupt)
+from fastai.callback.core import Callback
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from fastai.distributed import rank_distrib, num_distrib   # after ctinv.train, which imports fastai with its warning silenced
 from .data import DATASETS, get_dls, save_grid
 from .metrics import psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
 
 # %% auto #0
-__all__ = ['guidance', 'held_out', 'evaluate_pair', 'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class', 'save_figures',
-           'Interrupted', 'run_train']
+__all__ = ['guidance', 'held_out', 'evaluate_pair', 'QualityCurve', 'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class',
+           'save_figures', 'Interrupted', 'run_train']
 
 # %% ../nbs/10_images.ipynb #d29938de
 def guidance(pair, w:float|None=None):
@@ -84,6 +85,41 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     ls = latent_stats(z, T_MAX, seed=seed)
     m.update(latent_ks=ls['ks'], latent_ks_crit=ls['ks_crit'], latent_lowfreq_ratio=ls['lowfreq_ratio'], latent_mean=ls['mean'])
     return m
+
+# %% ../nbs/10_images.ipynb #4333779a
+class QualityCurve(Callback):
+    "Every `every` optimiser steps (and at the end): reconstruction and latent numbers of the EMA pair on fixed held-out images."
+    order = 70
+    def __init__(self, x:Tensor, y:Tensor, # the fixed held-out images and labels
+                 every:int, # optimiser steps between points
+                 fname=None, # JSON file the points are written to after each (None: kept in `history` only)
+                 seed:int=0): # the latents' KS subset
+        self.x, self.y, self.every, self.fname, self.seed, self.history = x, y, every, fname, seed, []
+    def before_fit(self):
+        self.c0 = time.process_time()
+        if self.fname is not None and Path(self.fname).exists():     # a resumed run: continue its curve
+            old = json.loads(Path(self.fname).read_text())
+            self.history = [p for p in old if p['step'] <= int(self.train_iter)]
+        self.cpu0 = self.history[-1]['cpu_s'] if self.history else 0.
+        if not self.history: self._point()                            # the untrained pair: the floor of the curve
+    def after_batch(self):
+        if self.training and int(self.train_iter) % self.every == 0: self._point()
+    def after_fit(self):
+        if not self.history or self.history[-1]['step'] != int(self.train_iter): self._point()
+    @torch.no_grad()
+    def _point(self):
+        pair = self.learn.ema_model
+        was = pair.training
+        pair.eval()
+        x, y = self.x.to(self.dls.device), self.y.to(self.dls.device)
+        z = _batched(lambda a, c: encode(pair.noiser, a, labels=c), x, y)
+        rec = _batched(lambda a, c: cm_sample(pair.denoiser, a, labels=c, w=guidance(pair, 0.)), z, y)
+        pair.train(was)
+        step = int(self.train_iter)
+        self.history.append(dict(step=step, images=step*self.dls.train.bs, cpu_s=self.cpu0 + time.process_time() - self.c0,
+                                 psnr=psnr(rec, x, 'mean').item(), ssim=ssim(rec, x, 'mean').item(),
+                                 latent_std=(z/T_MAX).std().item(), latent_ks=latent_stats(z, T_MAX, seed=self.seed)['ks']))
+        if self.fname is not None: atomic_write_text(self.fname, json.dumps(self.history, indent=1))
 
 # %% ../nbs/10_images.ipynb #546888da
 @torch.no_grad()
@@ -177,6 +213,7 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
               edit_w:float|None=None, # iGCT: guidance weight of edits and samples
               image_size:int|None=None, # image folders: resize to this size
               classifier_epochs:int=5, # epochs of the judging classifier
+              curve_every:int|None=None, # every this many steps, a `QualityCurve` point on 256 held-out images (curve.json)
               threads:int|None=None, # torch threads (None or 0: `auto_threads`)
               device=None, # default: fastai's default device
               quiet:bool|None=True, # no progress output (None: bars in a terminal, lines otherwise)
@@ -185,7 +222,7 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
              )->dict:
     "Train a noiser + denoiser pair on an image set, evaluate it on held-out images and write the run folder."
     t0, out = time.time(), Path(out)
-    check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs)
+    check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs, curve_every)
     check_run_folder(out, resume, force)
     given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train, image_size=image_size)
     conf = ck = None
@@ -225,6 +262,7 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
         out.mkdir(parents=True, exist_ok=True)
         if ck is not None and ck.resolve() != (out/'ckpt').resolve(): shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
     cbs = [StopOnInterrupt()] + ([LineProgress(log=log)] if log and quiet is None and not sys.stderr.isatty() else [])
+    if curve_every and main: cbs.append(QualityCurve(*held_out(dls, 256, seed), curve_every, out/'curve.json', seed))
     learn = train_pair(dls, method, preset, epochs=n_epoch, lr=lr, seed=seed, ckpt_dir=out/'ckpt', resume=bool(resume),
                        config=config, quiet=quiet if quiet is not None else not sys.stderr.isatty(), cbs=cbs)
     if getattr(learn, 'interrupted', False):
@@ -252,6 +290,7 @@ def _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, cla
     m = evaluate_pair(pair, dls, clf, n_eval, n_edit, edit_w, seed)
     save_figures(pair, dls, out, edit_w, seed=seed)
     hist = learn.cbs.filter(lambda c: isinstance(c, Checkpointer))[0].history
+    if curve := learn.cbs.filter(lambda c: isinstance(c, QualityCurve)): m['curve'] = curve[0].history
     m.update(wall_s=time.time() - t0, train_wall_s=train_s, cpu_s=time.process_time(), steps=int(learn.train_iter),
              epochs=hist[-1]['epoch'] + 1 if hist else 0, final_train_loss=hist[-1]['train_loss'] if hist else None,
              torch_threads=torch.get_num_threads(), n_procs=n_procs, config=config)

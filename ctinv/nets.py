@@ -252,6 +252,9 @@ PRESETS = dict(
                 attn_resolutions=(4,), dropout=.1, fourier_scale=1.),
     mnist=dict(in_channels=1, img_resolution=28, model_channels=32, channel_mult=(1, 2, 2), num_blocks=2,
                attn_resolutions=(7,), dropout=.1, fourier_scale=1.),
+    # MNIST on a CPU budget: no attention, one block per level, 16 channels (about 6x cheaper per image than `mnist`)
+    **{'mnist-cpu': dict(in_channels=1, img_resolution=28, model_channels=16, channel_mult=(1, 2, 2), num_blocks=1,
+                         attn_resolutions=(), dropout=0., fourier_scale=1.)},
     cifar10=dict(in_channels=3, img_resolution=32, model_channels=128, channel_mult=(2, 2, 2), num_blocks=4,
                  attn_resolutions=(16,), dropout=.2, fourier_scale=.02),
 )

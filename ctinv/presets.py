@@ -13,6 +13,8 @@ TRAIN_PRESETS = dict(
     tiny=dict(net='tiny', bs=64, lr=4e-4, steps=400, ema_half_life_img=2_000, ct_s1=160, max_threads=1),
     digits=dict(net='tiny', bs=64, lr=4e-4, steps=1800, ema_half_life_img=2_000, ct_s1=160, max_threads=1),
     mnist=dict(net='mnist', bs=128, lr=2e-4, steps=50_000, ema_half_life_img=500_000, ct_s1=1280, max_threads=8),
+    # MNIST within about 1.3 hours of one CPU core (see 09_mnist): the small UNet, one epoch of the 60k images
+    **{'mnist-cpu': dict(net='mnist-cpu', bs=64, lr=4e-4, steps=937, ema_half_life_img=10_000, ct_s1=160, max_threads=2)},
     cifar10=dict(net='cifar10', bs=256, lr=1e-4, steps=200_000, ema_half_life_img=5_000_000, ct_s1=1280, max_threads=16),
 )
 
@@ -35,7 +37,7 @@ import math, tempfile
 from pathlib import Path
 
 IGCT_W_RANGE = (0., 14.)   # the guidance weights iGCT trains on, w ~ U[0, 14] (omega = 1 + w in [1, 15])
-RUN_FILES = ('ckpt', 'metrics.json', 'samples.png', 'recon.png', 'edit.png')
+RUN_FILES = ('ckpt', 'metrics.json', 'samples.png', 'recon.png', 'edit.png', 'curve.json')
 
 def check_int(name:str, v, lo:int=1):
     "Raise a one-line ValueError unless `v` is None or an integer >= `lo`."
@@ -48,14 +50,14 @@ def check_number(name:str, v, lo:float=0., hi:float|None=None, lo_open:bool=True
     if not ok: raise ValueError(f"{name} must be a finite number {'>' if lo_open else '>='} {lo:g}{'' if hi is None else f' and <= {hi:g}'}, got {v!r}")
 
 def check_train_options(preset=None, method=None, epochs=None, steps=None, bs=None, lr=None, seed=None, n_train=None,
-                        n_eval=None, n_edit=None, edit_w=None, threads=None, image_size=None, classifier_epochs=None):
+                        n_eval=None, n_edit=None, edit_w=None, threads=None, image_size=None, classifier_epochs=None, curve_every=None):
     "Check the numbers of a `ctinv_train` run (None: the default) without importing anything heavy."
     if preset is not None and preset not in TRAIN_PRESETS: raise ValueError(f"unknown preset {preset!r}: choose one of {list(TRAIN_PRESETS)}")
     if method is not None and method not in ('igct', 'ctinv'): raise ValueError(f"unknown method {method!r}: choose one of ['igct', 'ctinv']")
     if epochs is not None and steps is not None: raise ValueError("give epochs or steps, not both")
     for name, v, lo in (('epochs', epochs, 1), ('steps', steps, 1), ('bs (batch size)', bs, 1), ('seed', seed, 0), ('n_train', n_train, 2),
                         ('n_eval', n_eval, 1), ('n_edit', n_edit, 1), ('threads', threads, 0), ('image_size', image_size, 4),
-                        ('classifier_epochs', classifier_epochs, 1)): check_int(name, v, lo)
+                        ('classifier_epochs', classifier_epochs, 1), ('curve_every', curve_every, 1)): check_int(name, v, lo)
     check_number('lr (learning rate)', lr)
     check_number('edit_w (guidance weight)', edit_w, *IGCT_W_RANGE, lo_open=False)
     if edit_w not in (None, 0, 0.) and method == 'ctinv': raise ValueError(f"edit_w (guidance) needs method 'igct': the 'ctinv' denoiser has no guidance input, got edit_w={edit_w}")

@@ -1,0 +1,85 @@
+#!/usr/bin/env python
+"""The two MNIST configurations of the one-step inversion issue at the `mnist-cpu` preset: quality against compute.
+
+    ctinv      the CT Inversion report's configuration: noiser by CT Inversion and denoiser by CT, trained apart
+               (neither loss sees the other network)
+    igct       iGCT's one-stage pair: noiser + guided denoiser + reconstruction term
+
+Each is one `ctinv_train` run on the 60k MNIST training images (class-conditional, evaluated on all 10,000 test
+images), with a `QualityCurve` point every `--curve-every` steps. This script runs them (or reuses finished run
+folders) and collects `bench/results/mnist_cpu.json` and `mnist_cpu_curves.png`:
+
+    python bench/mnist_cpu.py                       # trains both in runs/mnist_cpu/{ctinv,igct}, one after the other
+    python bench/mnist_cpu.py --collect             # only collect finished runs
+    python bench/mnist_cpu.py --methods igct --steps 200 --out /tmp/x    # a short check
+"""
+from __future__ import annotations
+import argparse, json, os, platform, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT/"bench"/"results"
+# the CT Inversion report's Table 1 on MNIST (CT_Inv + CT, 100k iterations, about 40 A5000 GPU-hours)
+REPORT = dict(lpips=0.0619, ssim=0.927, psnr=21.67)
+KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "lpips", "lpips_reason", "latent_std", "latent_ks", "latent_ks_crit",
+        "latent_lowfreq_ratio", "sample_accuracy", "edit_accuracy", "classifier_accuracy", "n_eval", "nfe_encode", "nfe_decode",
+        "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads", "config", "curve")
+
+def train(method:str, out:Path, steps:int|None, curve_every:int, threads:int):
+    "One `ctinv_train` run (resumed when its folder holds a checkpoint but no metrics.json)."
+    args = ["ctinv_train", "--data", "mnist", "--preset", "mnist-cpu", "--method", method, "--out", str(out),
+            "--curve_every", str(curve_every), "--threads", str(threads)] + (["--steps", str(steps)] if steps else [])
+    if (out/"metrics.json").exists(): print(f"[{method}] {out} is finished: kept", flush=True); return
+    if (out/"ckpt"/"checkpoint.json").exists(): args += ["--resume"]
+    print(f"[{method}] {' '.join(args)}", flush=True)
+    subprocess.run([str(Path(sys.executable).parent/args[0])] + args[1:], check=True, stdout=subprocess.DEVNULL)
+
+def collect(runs:dict)->dict:
+    "The numbers of finished runs, next to the report's."
+    res = dict(report_ct_inv_ct=REPORT, device=f"CPU ({platform.machine()}), 2 cores", runs={})
+    for method, out in runs.items():
+        f = out/"metrics.json"
+        if not f.exists(): print(f"[{method}] no metrics.json in {out}: not collected", flush=True); continue
+        m = json.loads(f.read_text())
+        r = {k: m.get(k) for k in KEEP}
+        r["cpu_hours"] = m["cpu_s"]/3600
+        r["train_images_per_s"] = m["steps"]*m["config"]["bs"]/m["train_wall_s"]
+        res["runs"][method] = r
+    return res
+
+def plot(res:dict, fname:Path):
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 4, figsize=(16, 3.4))
+    for method, r in res["runs"].items():
+        c = r.get("curve") or []
+        h = [p["cpu_s"]/3600 for p in c]
+        for ax, k in zip(axs, ("ssim", "psnr", "latent_std", "latent_ks")): ax.plot(h, [p[k] for p in c], "o-", ms=3, label=method)
+    for ax, k, goal in zip(axs, ("SSIM", "PSNR (dB)", "latent std / T", "latent KS"), (REPORT["ssim"], REPORT["psnr"], 1., .05)):
+        ax.axhline(goal, color="k", ls="--", lw=1); ax.set_xlabel("CPU-hours (process time, all threads)"); ax.set_title(k)
+    axs[0].legend(); fig.suptitle("mnist-cpu: 256 fixed test images along training (dashed: the report's number or the goal)")
+    fig.tight_layout(); fig.savefig(fname, dpi=70); plt.close(fig)
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--methods", nargs="+", default=["ctinv", "igct"], choices=["ctinv", "igct"])
+    p.add_argument("--out", default=str(ROOT/"runs"/"mnist_cpu"), help="folder of the run folders (one per method)")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps; default: the preset's")
+    p.add_argument("--curve-every", type=int, default=250)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
+    p.add_argument("--collect", action="store_true", help="only collect finished runs")
+    p.add_argument("--results", default=str(RESULTS))
+    a = p.parse_args()
+    runs = {m: Path(a.out)/m for m in a.methods}
+    t0 = time.time()
+    if not a.collect:
+        for m, out in runs.items(): train(m, out, a.steps, a.curve_every, a.threads)
+    res = collect(runs)
+    out = Path(a.results); out.mkdir(parents=True, exist_ok=True)
+    (out/"mnist_cpu.json").write_text(json.dumps(res, indent=1))
+    plot(res, out/"mnist_cpu_curves.png")
+    for m, r in res["runs"].items():
+        print(f"{m}: SSIM {r['recon_ssim']:.4f} (torchmetrics {r['recon_ssim_torchmetrics']:.4f}), PSNR {r['recon_psnr']:.2f}, "
+              f"latent std {r['latent_std']:.3f} T, KS {r['latent_ks']:.3f}, samples {r['sample_accuracy']:.3f}, "
+              f"{r['cpu_hours']:.2f} CPU-h, {r['train_images_per_s']:.0f} img/s")
+    print(f"total {time.time() - t0:.0f} s")
