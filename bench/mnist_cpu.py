@@ -14,7 +14,7 @@ folders) and collects `bench/results/mnist_cpu.json` and `mnist_cpu_curves.png`:
     python bench/mnist_cpu.py --methods igct --steps 200 --out /tmp/x    # a short check
 """
 from __future__ import annotations
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +47,23 @@ def collect(runs:dict)->dict:
         res["runs"][method] = r
     return res
 
+def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
+    "Add (or replace) one row per run in the experiments table of 09_mnist."
+    rows = json.loads(fname.read_text()) if fname.exists() else []
+    for method, r in res["runs"].items():
+        c = r["config"]
+        row = dict(id=f"mnist-cpu-{method}", when="bench/mnist_cpu.py",
+                   configuration={"ctinv": "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) + noiser by CT Inversion (s1=160)",
+                                  "igct": "iGCT one stage: noiser + guided denoiser + reconstruction term"}[method] + ", class-conditional",
+                   method=method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"], lr=c["lr"],
+                   ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
+                   ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"], latent_std_over_T=r["latent_std"],
+                   latent_ks=r["latent_ks"], sample_accuracy=r["sample_accuracy"], train_images_per_s=round(r["train_images_per_s"], 1),
+                   cpu_hours=round(r["cpu_hours"], 3),
+                   notes=f"ctinv_train --data mnist --preset mnist-cpu --method {method}; all 10,000 test images; {r['torch_threads']} thread(s)")
+        rows = [e for e in rows if e["id"] != row["id"]] + [row]
+    fname.write_text(json.dumps(rows, indent=1))
+
 def plot(res:dict, fname:Path):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -78,6 +95,10 @@ if __name__ == "__main__":
     out = Path(a.results); out.mkdir(parents=True, exist_ok=True)
     (out/"mnist_cpu.json").write_text(json.dumps(res, indent=1))
     plot(res, out/"mnist_cpu_curves.png")
+    if out == RESULTS: experiment_rows(res)
+    for m, run in runs.items():           # the run folders' pictures, for the notebook (runs/ is not tracked)
+        for f in ("recon.png", "samples.png", "edit.png"):
+            if (run/f).exists(): shutil.copyfile(run/f, out/f"mnist_cpu_{m}_{f}")
     for m, r in res["runs"].items():
         print(f"{m}: SSIM {r['recon_ssim']:.4f} (torchmetrics {r['recon_ssim_torchmetrics']:.4f}), PSNR {r['recon_psnr']:.2f}, "
               f"latent std {r['latent_std']:.3f} T, KS {r['latent_ks']:.3f}, samples {r['sample_accuracy']:.3f}, "

@@ -13,7 +13,7 @@ from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast
 __all__ = ['NFECounter', 'count_nfe', 'edm_sigmas', 'edm_sampler', 'cfg', 'cfg_update', 'apg_split', 'APGUpdate', 'guide',
            'cfg_interval', 'apg', 'ddim_invert', 'cm_sample', 'multistep_sample', 'encode', 'dm_decode', 'reconstruct',
            'edit', 'slerp', 'interpolate', 'denoise', 'gamma_sample', 'zero_shot_edit', 'inpaint', 'luma_basis',
-           'patch_basis', 'colorize', 'super_resolve']
+           'patch_basis', 'colorize_op', 'super_resolve_op', 'colorize', 'super_resolve', 'dm_zero_shot_edit']
 
 # %% ../nbs/03_samplers.ipynb #22bc5e9a
 class NFECounter:
@@ -353,6 +353,16 @@ def gamma_sample(ctm, # trajectory model G(x, t, s, labels=None, w=None)
     return _clip(x, clip)
 
 # %% ../nbs/03_samplers.ipynb #550ca16d
+def _a_space(A, y:Tensor, mask)->tuple:
+    "`A(y)` and the mask as a tensor, checked to broadcast to it."
+    Ay = A(y)
+    mask = torch.as_tensor(mask, dtype=Ay.dtype, device=Ay.device)
+    try: fits = torch.broadcast_shapes(mask.shape, Ay.shape) == Ay.shape
+    except RuntimeError: fits = False
+    if not fits:
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the A-space shape {tuple(Ay.shape)}")
+    return Ay, mask
+
 def zero_shot_edit(model, # consistency model f
                    y:Tensor, # reference: its known coordinates are kept
                    A, A_inv, # the invertible linear map and its inverse (callables on tensors)
@@ -364,12 +374,7 @@ def zero_shot_edit(model, # consistency model f
     "Zero-shot editing (CM Alg. 4): multistep sampling with the known coordinates of `y` imposed after every step."
     taus = _taus(taus, eps, T, "zero_shot_edit")
     if not taus: raise ValueError("zero_shot_edit needs at least one level")
-    Ay = A(y)
-    mask = torch.as_tensor(mask, dtype=Ay.dtype, device=Ay.device)
-    try: fits = torch.broadcast_shapes(mask.shape, Ay.shape) == Ay.shape
-    except RuntimeError: fits = False
-    if not fits:
-        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the A-space shape {tuple(Ay.shape)}")
+    Ay, mask = _a_space(A, y, mask)
     known, cond = Ay*(1 - mask), _cond(model, y, labels, w)
     x = A_inv(known)
     for i, tau in enumerate(taus):
@@ -399,19 +404,16 @@ def patch_basis(p:int=8, dtype=torch.float32, device=None)->Tensor:
     "Orthogonal p²xp² matrix whose first column is the constant vector 1/p."
     return _orthobasis(torch.ones(p*p, dtype=torch.float64)).to(dtype=dtype, device=device)
 
-def colorize(model, y:Tensor, # RGB images (B, 3, H, W) (a gray image repeated over 3 channels works): only their luma is kept
-             taus, generator=None, **kwargs)->Tensor:
-    "Zero-shot colorisation: generate the two chroma coordinates of the luma basis."
+def colorize_op(y:Tensor)->tuple:
+    "`(A, A_inv, mask)` of colorisation for RGB images like `y`: channel coordinates in the luma basis, the two chroma ones generated."
     if y.ndim != 4 or y.shape[1] != 3: raise ValueError(f"colorize takes RGB images (B, 3, H, W), got shape {tuple(y.shape)}")
     Q = luma_basis(y.dtype, y.device)
     A = lambda x: torch.einsum("ji,bjhw->bihw", Q, x)       # channel coordinates Q^T x
     A_inv = lambda c: torch.einsum("ij,bjhw->bihw", Q, c)   # back: Q c
-    mask = torch.tensor([0., 1., 1.], dtype=y.dtype, device=y.device).reshape(1, 3, 1, 1)
-    return zero_shot_edit(model, y, A, A_inv, mask, taus, generator, **kwargs)
+    return A, A_inv, torch.tensor([0., 1., 1.], dtype=y.dtype, device=y.device).reshape(1, 3, 1, 1)
 
-def super_resolve(model, y:Tensor, # images (B, C, H, W), H and W multiples of `patch`: only patch means are kept
-                  taus, patch:int=8, generator=None, **kwargs)->Tensor:
-    "Zero-shot super-resolution: generate every per-patch coordinate but the patch mean."
+def super_resolve_op(y:Tensor, patch:int=8)->tuple:
+    "`(A, A_inv, mask)` of super-resolution for images like `y`: per-patch coordinates in `patch_basis`, all but the patch mean generated."
     if y.ndim != 4 or y.shape[-1] % patch or y.shape[-2] % patch:
         raise ValueError(f"super_resolve takes images (B, C, H, W) with H and W multiples of patch={patch}, got shape {tuple(y.shape)}")
     B, C, H, W = y.shape
@@ -420,4 +422,34 @@ def super_resolve(model, y:Tensor, # images (B, C, H, W), H and W multiples of `
     def A_inv(c): return (c @ Q.T).reshape(B, C, H//p, W//p, p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, H, W)
     mask = torch.ones(p*p, dtype=y.dtype, device=y.device)
     mask[0] = 0
-    return zero_shot_edit(model, y, A, A_inv, mask, taus, generator, **kwargs)
+    return A, A_inv, mask
+
+def colorize(model, y:Tensor, # RGB images (B, 3, H, W) (a gray image repeated over 3 channels works): only their luma is kept
+             taus, generator=None, **kwargs)->Tensor:
+    "Zero-shot colorisation: generate the two chroma coordinates of the luma basis."
+    return zero_shot_edit(model, y, *colorize_op(y), taus, generator, **kwargs)
+
+def super_resolve(model, y:Tensor, # images (B, C, H, W), H and W multiples of `patch`: only patch means are kept
+                  taus, patch:int=8, generator=None, **kwargs)->Tensor:
+    "Zero-shot super-resolution: generate every per-patch coordinate but the patch mean."
+    return zero_shot_edit(model, y, *super_resolve_op(y, patch), taus, generator, **kwargs)
+
+# %% ../nbs/03_samplers.ipynb #fbf52ae9
+def dm_zero_shot_edit(denoiser, # EDM denoiser D(x, t, labels=None, w=None)
+                      y:Tensor, A, A_inv, mask, # as in `zero_shot_edit`
+                      sigmas=None, n_steps:int=18, # the decreasing grid (default `edm_sigmas(n_steps)`, ending at 0)
+                      heun:bool=True, generator=None, labels=None, w=None,
+                      clip:bool=True, # clip the result
+                     )->Tensor:
+    "Zero-shot editing with a diffusion model: Heun steps, the known coordinates replaced by those of the noised reference after each."
+    ts = _grid(edm_sigmas(n_steps) if sigmas is None else sigmas, True, "dm_zero_shot_edit")
+    Ay, mask = _a_space(A, y, mask)
+    known, cond = Ay*(1 - mask), _cond(denoiser, y, labels, w)
+    x = A_inv(known) + ts[0]*_randn(y, generator)
+    def d(x, t): return (x - denoiser(x, _level(t, x), **cond))/t
+    for t, t_next in zip(ts[:-1], ts[1:]):
+        d1 = d(x, t)
+        x_next = x + (t_next - t)*d1
+        if heun and t_next > 0: x_next = x + (t_next - t)*(d1 + d(x_next, t_next))/2
+        x = A_inv((known + t_next*A(_randn(y, generator)))*(1 - mask) + A(x_next)*mask)
+    return _clip(x, clip)

@@ -56,6 +56,7 @@ BAD_TRAIN = [
     (["--seed", "-1"], "seed must be an integer >= 0, got -1"),
     (["--threads", "-2"], "threads must be an integer >= 0, got -2"),
     (["--image_size", "0"], "image_size must be an integer >= 4, got 0"),
+    (["--curve_every", "0"], "curve_every must be an integer >= 1, got 0"),
     (["--preset", "huge"], "invalid choice: 'huge'"),
     (["--method", "gan"], "invalid choice: 'gan'"),
     (["--data", "no_such_set"], "unknown data set 'no_such_set'"),
