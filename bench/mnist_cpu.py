@@ -39,11 +39,17 @@ def collect(runs:dict)->dict:
     res = dict(report_ct_inv_ct=REPORT, device=f"CPU ({platform.machine()}), 2 cores", runs={})
     for method, out in runs.items():
         f = out/"metrics.json"
-        if not f.exists(): print(f"[{method}] no metrics.json in {out}: not collected", flush=True); continue
+        if not f.exists():
+            if (out/"curve.json").exists():      # trained (or training) but not evaluated: its curve only
+                res["runs"][method] = dict(evaluated=False, curve=json.loads((out/"curve.json").read_text()))
+                print(f"[{method}] no metrics.json in {out}: its curve only", flush=True)
+            else: print(f"[{method}] nothing in {out}: not collected", flush=True)
+            continue
         m = json.loads(f.read_text())
         r = {k: m.get(k) for k in KEEP}
         r["cpu_hours"] = m["cpu_s"]/3600
         r["train_images_per_s"] = m["steps"]*m["config"]["bs"]/m["train_wall_s"]
+        r["evaluated"] = True
         res["runs"][method] = r
     return res
 
@@ -95,11 +101,12 @@ if __name__ == "__main__":
     out = Path(a.results); out.mkdir(parents=True, exist_ok=True)
     (out/"mnist_cpu.json").write_text(json.dumps(res, indent=1))
     plot(res, out/"mnist_cpu_curves.png")
-    if out == RESULTS: experiment_rows(res)
+    if out == RESULTS: experiment_rows({**res, "runs": {m: r for m, r in res["runs"].items() if r["evaluated"]}})
     for m, run in runs.items():           # the run folders' pictures, for the notebook (runs/ is not tracked)
         for f in ("recon.png", "samples.png", "edit.png"):
             if (run/f).exists(): shutil.copyfile(run/f, out/f"mnist_cpu_{m}_{f}")
     for m, r in res["runs"].items():
+        if not r["evaluated"]: continue
         print(f"{m}: SSIM {r['recon_ssim']:.4f} (torchmetrics {r['recon_ssim_torchmetrics']:.4f}), PSNR {r['recon_psnr']:.2f}, "
               f"latent std {r['latent_std']:.3f} T, KS {r['latent_ks']:.3f}, samples {r['sample_accuracy']:.3f}, "
               f"{r['cpu_hours']:.2f} CPU-h, {r['train_images_per_s']:.0f} img/s")
