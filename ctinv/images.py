@@ -86,7 +86,7 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     m.update(latent_ks=ls['ks'], latent_ks_crit=ls['ks_crit'], latent_lowfreq_ratio=ls['lowfreq_ratio'], latent_mean=ls['mean'])
     return m
 
-# %% ../nbs/10_images.ipynb #1d4be2b3
+# %% ../nbs/10_images.ipynb #33990f17
 class QualityCurve(Callback):
     "Every `every` optimiser steps (and at the end): reconstruction and latent numbers of the EMA pair on fixed held-out images."
     order = 70
