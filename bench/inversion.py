@@ -16,6 +16,7 @@ These are CPU-budget networks (minutes of one CPU core each), far from the repor
     python bench/inversion.py --train cm
     python bench/inversion.py --train noiser
     python bench/inversion.py --eval --n-eval 2048
+    python bench/inversion.py --train dm --steps 80 --ckpt-dir /tmp/ck ...; --eval --ckpt-dir /tmp/ck --results /tmp/r   # a check
 """
 from __future__ import annotations
 import argparse, json, math, os, platform, sys, time
@@ -155,8 +156,10 @@ if __name__ == "__main__":
     p.add_argument("--eval", action="store_true", help="evaluate the four pipelines")
     p.add_argument("--ckpt-dir", default=str(CKPT), help="checkpoint folder (one subfolder per network)")
     p.add_argument("--n-eval", type=int, default=2048, help="test images (a fixed seeded subset; 10000 = all)")
+    p.add_argument("--results", default=str(RESULTS), help="folder of inversion.json, inversion.md and the PNG")
+    p.add_argument("--no-full", action="store_true", help="skip the CT_Inv+CM row on all 10,000 test images")
     a = p.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     CKPT = Path(a.ckpt_dir)
     if a.train: train(a.train, a.steps, spe=a.spe)
-    if a.eval: print(markdown(evaluate(a.n_eval)))
+    if a.eval: print(markdown(evaluate(a.n_eval, out=Path(a.results), full_ct=not a.no_full)))
