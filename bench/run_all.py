@@ -7,7 +7,7 @@
     python bench/run_all.py --only fig1 ctm    # some items
 
 Items: Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), Table 1 of the CT Inversion report (bench/inversion.py:
-three networks, then the four pipelines), the CTM toys (bench/ctm_toy.py), guided generation (bench/guidance.py), the
+three networks and the BCM, then the four pipelines and the BCM rows), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py), guided generation (bench/guidance.py), the
 zero-shot applications (bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the
 `mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per configuration), training throughput and CLI
 start-up. `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their
@@ -32,7 +32,9 @@ def items(out:Path, quick:bool)->dict:
         "table1_dm": b("inversion.py") + ["--train", "dm", "--ckpt-dir", ck] + inv_steps,
         "table1_cm": b("inversion.py") + ["--train", "cm", "--ckpt-dir", ck] + inv_steps,
         "table1_noiser": b("inversion.py") + ["--train", "noiser", "--ckpt-dir", ck] + inv_steps,
+        "table1_bcm": b("inversion.py") + ["--train", "bcm", "--ckpt-dir", ck] + inv_steps,
         "table1": b("inversion.py") + ["--eval", "--ckpt-dir", ck, "--results", str(out)] + q(["--n-eval", "10000"], ["--n-eval", "256", "--no-full"]),
+        "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
         "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "300", "--steps-gaussians", "300"]),
         "guidance": b("guidance.py") + ["--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20"]),
         "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick"]),
