@@ -73,12 +73,13 @@ def ctinv_train(data:str='digits', # digits, mnist, cifar10, or a folder with on
                 edit_w:float=None, # iGCT guidance weight of edits and samples, in [0, 14] (omega = 1 + w)
                 image_size:int=None, # image folders: resize every image to this size
                 curve_every:int=None, # every this many steps, reconstruction and latent numbers on 256 held-out images (curve.json)
+                classifier_epochs:int=5, # epochs of the classifier that judges edits and samples (most of the evaluation's time on MNIST)
                 threads:int=None, # torch threads; default: $OMP_NUM_THREADS, else 1 for small presets, more for large ones
                 device:str=None, # cpu, cuda, ...; default: fastai's default device
                ):
     "Train a class-conditional noiser + denoiser pair (iGCT or CT Inversion) on an image set; evaluate; write a run folder."
     try:
-        check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, curve_every=curve_every)
+        check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs, curve_every)
         check_run_folder(out, resume, force)
     except ValueError as e: raise CLIError(str(e)) from None
     n, why = _set_threads(threads, preset or (resume and _resumed_preset(out, resume)) or (data if data in TRAIN_PRESETS else 'mnist'))
@@ -88,7 +89,7 @@ def ctinv_train(data:str='digits', # digits, mnist, cifar10, or a folder with on
     try:
         m = run_train(None if resume else data, preset, None if resume else method,   # a resumed run keeps its data and method
                       out, epochs, steps, bs, lr, seed, resume, force, root, n_train,
-                      n_eval, n_edit, edit_w, image_size, curve_every=curve_every, threads=n, device=device, quiet=None, log=log, threads_why=why)
+                      n_eval, n_edit, edit_w, image_size, classifier_epochs=classifier_epochs, curve_every=curve_every, threads=n, device=device, quiet=None, log=log, threads_why=why)
     except (ValueError, FileNotFoundError) as e: raise CLIError(str(e).splitlines()[0]) from None
     except Interrupted as e: _fail('ctinv_train', str(e), 130)
     except KeyboardInterrupt: _fail('ctinv_train', f"interrupted; continue with `ctinv_train --resume --out {out}`", 130)

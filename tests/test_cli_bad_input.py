@@ -57,6 +57,7 @@ BAD_TRAIN = [
     (["--threads", "-2"], "threads must be an integer >= 0, got -2"),
     (["--image_size", "0"], "image_size must be an integer >= 4, got 0"),
     (["--curve_every", "0"], "curve_every must be an integer >= 1, got 0"),
+    (["--classifier_epochs", "0"], "classifier_epochs must be an integer >= 1, got 0"),
     (["--preset", "huge"], "invalid choice: 'huge'"),
     (["--method", "gan"], "invalid choice: 'gan'"),
     (["--data", "no_such_set"], "unknown data set 'no_such_set'"),
