@@ -19,7 +19,7 @@ These are CPU-budget networks (minutes of one CPU core each), far from the repor
     python bench/inversion.py --train dm      # resumable: re-run the same command to continue
     python bench/inversion.py --train cm
     python bench/inversion.py --train noiser
-    python bench/inversion.py --train bcm     # optional: the BCM rows (about 2.4x the CPU of one CT network)
+    python bench/inversion.py --train bcm     # optional: the BCM rows (about 2.3x the CPU of one CT network)
     python bench/inversion.py --eval --n-eval 2048
     python bench/inversion.py --train dm --steps 80 --ckpt-dir /tmp/ck ...; --eval --ckpt-dir /tmp/ck --results /tmp/r   # a check
 """
@@ -58,7 +58,7 @@ NETWORKS = {  # name: (wrapper, loss factory of the run length, learning rate, g
 OPTIONAL = {"bcm"}  # evaluated when its checkpoint exists
 
 def make_model(name:str)->nn.Module:
-    "The wrapped network `name` ('dm', 'cm', 'noiser'), channels-last (about 20% faster convolutions on this CPU)."
+    "The wrapped network `name` ('dm', 'cm', 'noiser', 'bcm'), channels-last (about 20% faster convolutions on this CPU)."
     return NETWORKS[name][0](unet_preset("mnist", **NET, two_levels=name == "bcm")).to(memory_format=torch.channels_last)
 
 # ---------------------------------------------------------------------------------------------- training
@@ -200,7 +200,7 @@ def judge(seed:int=0, epochs:int=2, n_images:int|None=None):
 @torch.no_grad()
 def sample_quality(nets:dict, real:Tensor, seed:int, out:Path, n:int|None=None, bs:int=500)->list:
     "Unconditional samples from one latent draw: CM f(Tz, T) and BCM with 1, 2, 4 jumps; classifier FD / precision / recall against `real`."
-    from ctinv.metrics import classifier_metrics, edit_accuracy
+    from ctinv.metrics import classifier_metrics
     f, F = nets["cm"][0], nets["bcm"][0].bcm
     n = n or N_SAMPLES
     clf, gen = judge(seed, JUDGE_EPOCHS, JUDGE_IMAGES), torch.Generator().manual_seed(seed + 3)
@@ -211,9 +211,9 @@ def sample_quality(nets:dict, real:Tensor, seed:int, out:Path, n:int|None=None, 
     for name, (nfe, g) in gens.items():
         t0 = time.perf_counter()
         x = torch.cat([g(z[i:i + bs]) for i in range(0, n, min(bs, n))])
-        m = classifier_metrics(clf, real, x)
+        dt, m = time.perf_counter() - t0, classifier_metrics(clf, real, x)   # images per second of the generator alone
         rows.append(dict(method=name, nfe=nfe, fd_classifier=m["FD-classifier"], precision=m["precision-classifier"], recall=m["recall-classifier"],
-                         images_per_s=n/(time.perf_counter() - t0), n_samples=n, n_real=len(real)))
+                         images_per_s=n/dt, n_samples=n, n_real=len(real)))
         grids.append(x[:12])
     (out/"inversion_samples.json").write_text(json.dumps(dict(rows=rows, judge=f"ctinv.metrics.Classifier, {JUDGE_EPOCHS} epochs on {JUDGE_IMAGES or 60_000} MNIST training images",
                                                           real="the 10,000 MNIST test images"), indent=1))
