@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """The headline numbers of the main job: `ctinv_train` with its defaults, over several seeds, as mean and spread.
 
-    python bench/default_job.py [--seeds 0 1 2] [--runs runs/default_job] [--out bench/results/default_job.json]
+    python bench/default_job.py [--seeds 0 1 2] [--runs runs/default_job] [--out bench/results/default_job.json] [--preset tiny]
 
 Each seed is one run of `ctinv_train --seed S --out RUNS/sS` (a run folder that already holds a finished run is read,
-not trained again). The JSON holds every run's metrics and, per number, the mean, the sample standard deviation and the
+not trained again); `--preset` passes a training preset (`bench/run_all.py --quick` uses `tiny`). The JSON holds every run's metrics and, per number, the mean, the sample standard deviation and the
 range over the seeds; README / index and 10_images quote these.
 """
 import argparse, json, os, statistics, subprocess, sys
@@ -18,12 +18,14 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--runs', default=str(ROOT/'runs'/'default_job')); p.add_argument('--out', default=str(ROOT/'bench'/'results'/'default_job.json'))
+    p.add_argument('--preset', default=None, help="ctinv_train's --preset (default: the job's own)")
     a = p.parse_args()
     runs = {}
     for s in a.seeds:
         d = Path(a.runs)/f's{s}'
         if not (d/'metrics.json').exists():
-            r = subprocess.run([str(BIN/'ctinv_train'), '--seed', str(s), '--out', str(d)] + (['--force'] if d.exists() else []), cwd=ROOT)
+            r = subprocess.run([str(BIN/'ctinv_train'), '--seed', str(s), '--out', str(d)] + (['--force'] if d.exists() else [])
+                               + (['--preset', a.preset] if a.preset else []), cwd=ROOT)
             if r.returncode: sys.exit(f"ctinv_train --seed {s} failed ({r.returncode})")
         runs[s] = json.loads((d/'metrics.json').read_text())
     summary = {}
@@ -31,7 +33,7 @@ def main():
         v = [runs[s][k] for s in a.seeds if runs[s].get(k) is not None]
         if v: summary[k] = dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else 0., min=min(v), max=max(v), n=len(v))
     cfg = runs[a.seeds[0]]['config']
-    res = dict(command='ctinv_train --seed S', config={k: cfg[k] for k in ('data', 'preset', 'method', 'bs', 'lr', 'epochs')},
+    res = dict(command='ctinv_train --seed S' + (f' --preset {a.preset}' if a.preset else ''), config={k: cfg[k] for k in ('data', 'preset', 'method', 'bs', 'lr', 'epochs')},
                seeds=a.seeds, torch_threads=sorted({runs[s]['torch_threads'] for s in a.seeds}), summary=summary,
                runs={str(s): {k: runs[s].get(k) for k in KEYS + ('steps', 'torch_threads')} for s in a.seeds})
     Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(res, indent=2))
