@@ -1,18 +1,25 @@
 #!/usr/bin/env python
-"""Regenerate every table and figure the docs show, one item after the other, with a progress line per item.
+"""Regenerate every table and figure the docs show, with a progress line per item and the total time.
 
     python bench/run_all.py                    # the full numbers into bench/results/ (hours on a 2-core CPU)
     python bench/run_all.py --quick            # every script on small settings into bench/results/quick/ (minutes)
     python bench/run_all.py --list [--quick]   # print the commands only
     python bench/run_all.py --only fig1 ctm    # some items
+    python bench/run_all.py --quick --jobs 1   # one item at a time
 
-Items: Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), Table 1 of the CT Inversion report (bench/inversion.py:
-three networks and the BCM, then the four pipelines and the BCM rows), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py), guided generation (bench/guidance.py), the
-zero-shot applications (bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the
-`mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per configuration), training throughput and CLI
-start-up. `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their
-own folder so they never replace the full ones. Items run in this order; a failing item is reported and the others
-still run; the exit status is 1 when any failed. OUT/run_all.json records each item's command, status and seconds.
+Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
+and the BCM rows), guided generation (bench/guidance.py), the zero-shot applications on digits and CIFAR-10
+(bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the `mnist-cpu` pair
+(bench/mnist_cpu.py, full only: about 1.3 CPU-hours per configuration), Fig. 1 of CT Inversion and Fig. 3 of iGCT
+(`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py), training throughput and CLI start-up. `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their
+own folder so they never replace the full ones.
+
+Items start in this order, `--jobs` of them at a time (default: one for the full run, whose seconds per batch are
+numbers the docs quote; with --quick one per core, at most 2, each item on one torch thread); an item waits for the
+items it reads (Table 1's evaluation for its four networks), and the timing items (throughput, CLI start-up) run
+alone. A failing item is reported and the others still run (an item whose input failed is skipped); the exit status
+is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each item's command,
+status, start and seconds.
 """
 import argparse, json, os, subprocess, sys, time
 from pathlib import Path
@@ -26,25 +33,71 @@ def items(out:Path, quick:bool)->dict:
     q = lambda full, small: small if quick else full
     ck = str(out/"checkpoints"/"inversion") if quick else str(ROOT/"bench"/"checkpoints"/"inversion")
     inv_steps = q([], ["--steps", "80"])
-    return {
-        "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"] + q([], ["--steps", "300"]),
-        "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
+    return {   # the longest chain (Table 1) first, the timing items last
         "table1_dm": b("inversion.py") + ["--train", "dm", "--ckpt-dir", ck] + inv_steps,
         "table1_cm": b("inversion.py") + ["--train", "cm", "--ckpt-dir", ck] + inv_steps,
         "table1_noiser": b("inversion.py") + ["--train", "noiser", "--ckpt-dir", ck] + inv_steps,
         "table1_bcm": b("inversion.py") + ["--train", "bcm", "--ckpt-dir", ck] + inv_steps,
         "table1": b("inversion.py") + ["--eval", "--ckpt-dir", ck, "--results", str(out)] + q(["--n-eval", "10000"], ["--n-eval", "256", "--no-full",
                                                                                          "--judge-epochs", "1", "--judge-images", "6000", "--n-samples", "500"]),
-        "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
-        "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "300", "--steps-gaussians", "300"]),
         "guidance": b("guidance.py") + ["--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20"]),
-        "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick"]),
+        "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
         "default_job": b("default_job.py") + ["--runs", str(out/"runs"/"default_job_tiny") if quick else str(ROOT/"runs"/"default_job"),
                                               "--out", str(out/"default_job.json")] + q([], ["--seeds", "0", "--preset", "tiny"]),
         **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--results", str(out)]}),
+        "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"] + q([], ["--steps", "300"]),
+        "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
+        "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
+        "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "300", "--steps-gaussians", "300"]),
         "throughput": b("throughput.py") + ["--out", str(out/"throughput.json")] + q([], ["--steps", "2", "--presets", "digits"]),
         "cli_startup": b("cli_startup.py") + ["--out", str(out/"cli_startup.json")] + q([], ["--reps", "2"]),
     }
+
+NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm")}   # item: the items whose output it reads
+ALONE = ("throughput", "cli_startup")                                              # timings: nothing else runs beside them
+
+def available_cores()->int:
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+def run_items(todo:dict, # {name: command}, in start order
+              jobs:int, logs:Path, env:dict|None=None,
+              needs:dict=NEEDS, alone=ALONE, say=print)->list:
+    "Run the commands, `jobs` at a time: an item starts once the items it needs (among `todo`) finished, `alone` items by themselves."
+    waiting, running, done, log, t_all = list(todo), {}, {}, [], time.time()
+    logs.mkdir(parents=True, exist_ok=True)
+    n = len(todo)
+    def ready(k):
+        deps = [d for d in needs.get(k, ()) if d in todo]
+        if any(d not in done for d in deps): return False
+        if k in alone: return not running
+        return not any(r in alone for r in running)
+    while waiting or running:
+        for k in list(waiting):
+            if len(running) >= jobs: break
+            bad = [d for d in needs.get(k, ()) if d in done and not done[d]]
+            if bad:        # its input failed: report, do not run
+                waiting.remove(k); done[k] = False
+                log.append(dict(item=k, command=todo[k], ok=False, returncode=None, skipped=f"needs {', '.join(bad)}", start_s=None, wall_s=0.))
+                say(f"[{len(log)}/{n}] {k}: SKIPPED (needs {', '.join(bad)}, which failed)"); continue
+            if not ready(k):
+                if k in alone or any(d in todo and d not in done for d in needs.get(k, ())): continue
+                break
+            waiting.remove(k)
+            f = open(logs/f"{k}.log", "w")
+            say(f"[start] {k}: {' '.join(todo[k])}")
+            running[k] = (subprocess.Popen(todo[k], cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, text=True), f, time.time())
+        time.sleep(0.2)
+        for k, (proc, f, t0) in list(running.items()):
+            if proc.poll() is None: continue
+            f.close(); del running[k]
+            dt, ok = time.time() - t0, proc.returncode == 0
+            done[k] = ok
+            log.append(dict(item=k, command=todo[k], ok=ok, returncode=proc.returncode, start_s=round(t0 - t_all, 1), wall_s=round(dt, 1)))
+            tail = (logs/f"{k}.log").read_text(errors="replace").strip().splitlines()[-3:]
+            say(f"[{len(log)}/{n}] {k}: {'ok' if ok else f'FAILED (exit {proc.returncode})'} in {dt:.0f} s"
+                + ("".join(f"\n      {l}" for l in tail) if not ok else ""))
+    return log
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,7 +105,10 @@ def main(argv=None):
     p.add_argument("--out", default=None, help="results folder (default: bench/results, or bench/results/quick with --quick)")
     p.add_argument("--only", nargs="+", default=None, metavar="ITEM", help="run only these items")
     p.add_argument("--list", action="store_true", help="print the commands and exit")
+    p.add_argument("--jobs", type=int, default=None, help="items at a time (default: 1; with --quick the cores, at most 2)")
     a = p.parse_args(argv)
+    if a.jobs is not None and a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
+    jobs = a.jobs or (min(2, available_cores()) if a.quick else 1)
     out = Path(a.out) if a.out else ROOT/"bench"/"results"/("quick" if a.quick else "")
     todo = items(out, a.quick)
     if a.only:
@@ -64,18 +120,12 @@ def main(argv=None):
         return 0
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t_all, log = time.time(), []
-    for i, (k, cmd) in enumerate(todo.items(), 1):
-        print(f"[{i}/{len(todo)}] {k}: {' '.join(cmd)}", flush=True)
-        t0 = time.time()
-        r = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        dt = time.time() - t0
-        log.append(dict(item=k, command=cmd, ok=r.returncode == 0, returncode=r.returncode, wall_s=round(dt, 1)))
-        tail = r.stdout.strip().splitlines()[-3:]
-        print(f"[{i}/{len(todo)}] {k}: {'ok' if r.returncode == 0 else f'FAILED (exit {r.returncode})'} in {dt:.0f} s"
-              + ("".join(f"\n      {l}" for l in tail) if r.returncode else ""), flush=True)
+    if jobs > 1: env["OMP_NUM_THREADS"] = "1"       # items side by side: one thread each (see 04_presets on threads)
+    print(f"{len(todo)} items, {jobs} at a time; logs in {out/'logs'}", flush=True)
+    t_all = time.time()
+    log = run_items(todo, jobs, out/"logs", env, say=lambda l: print(l, flush=True))
     total = time.time() - t_all
-    (out/"run_all.json").write_text(json.dumps(dict(quick=a.quick, total_wall_s=round(total, 1), items=log), indent=1))
+    (out/"run_all.json").write_text(json.dumps(dict(quick=a.quick, jobs=jobs, cpu=os.cpu_count(), total_wall_s=round(total, 1), items=log), indent=1))
     failed = [e["item"] for e in log if not e["ok"]]
     print(f"total {total:.0f} s; {len(log) - len(failed)} of {len(log)} items ok" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

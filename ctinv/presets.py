@@ -15,6 +15,8 @@ TRAIN_PRESETS = dict(
     mnist=dict(net='mnist', bs=128, lr=2e-4, steps=50_000, ema_half_life_img=500_000, ct_s1=1280, max_threads=8),
     # MNIST within about 1.3 hours of one CPU core (see 09_mnist): the small UNet, one epoch of the 60k images
     **{'mnist-cpu': dict(net='mnist-cpu', bs=64, lr=4e-4, steps=937, ema_half_life_img=10_000, ct_s1=160, max_threads=2)},
+    # CIFAR-10 within CPU minutes (12_applications' colourisation): the small UNet, 6 epochs of the 10k training subset at batch 32
+    **{'cifar10-cpu': dict(net='cifar10-cpu', bs=32, lr=4e-4, steps=1872, ema_half_life_img=10_000, ct_s1=160, max_threads=2)},
     cifar10=dict(net='cifar10', bs=256, lr=1e-4, steps=200_000, ema_half_life_img=5_000_000, ct_s1=1280, max_threads=16),
 )
 

@@ -27,7 +27,7 @@ def test_quick_default_folder_is_not_the_full_one():
 def test_unknown_item_is_refused(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--only", "fig1", "figure9", "--out", str(tmp_path)],
                        capture_output=True, text=True, env=ENV)
-    assert p.returncode == 2 and "unknown item(s) figure9; expected some of: fig1," in p.stderr
+    assert p.returncode == 2 and "unknown item(s) figure9; expected some of: table1_dm," in p.stderr
     assert list(tmp_path.iterdir()) == []                # nothing written
 
 def test_one_item_end_to_end(tmp_path):
@@ -43,3 +43,45 @@ def test_one_item_end_to_end(tmp_path):
         assert set(r["w1"]) == set(r["exact_w1"]) == {"1-NFE", "gamma=0.0", "gamma=0.3", "gamma=0.6", "gamma=1.0"}
         assert r["goal_met"] == (r["jump_error"] < 0.05)
     assert (tmp_path/"ctm_toy_jumps.png").stat().st_size > 0 and (tmp_path/"ctm_toy_gamma.png").stat().st_size > 0
+
+def _py(code:str)->list: return [sys.executable, "-c", code]
+
+def _rendezvous(me:Path, other:Path, wait_s:float)->list:
+    "A command that writes `me`, then waits up to `wait_s` for `other` (exit 1 if it never comes)."
+    return _py(f"import pathlib, sys, time; pathlib.Path({str(me)!r}).touch(); t = time.time()\n"
+               f"while not pathlib.Path({str(other)!r}).exists():\n    time.sleep(0.05)\n    if time.time() - t > {wait_s}: sys.exit(1)")
+
+def test_jobs_run_side_by_side(tmp_path):
+    "Two items that each wait for the other finish only when they run at the same time."
+    a, b = tmp_path/"a", tmp_path/"b"
+    todo = {"x": _rendezvous(a, b, 120), "y": _rendezvous(b, a, 120)}
+    log = run_all.run_items(todo, 2, tmp_path/"logs", say=lambda l: None)
+    assert [e["ok"] for e in log] == [True, True]
+    a.unlink(); b.unlink()
+    todo = {"x": _rendezvous(a, b, 5), "y": _rendezvous(b, a, 5)}
+    log = run_all.run_items(todo, 1, tmp_path/"logs1", say=lambda l: None)   # one at a time: the first gives up
+    assert {e["item"]: e["ok"] for e in log} == {"x": False, "y": True}
+
+def test_needs_and_alone(tmp_path):
+    "An item starts after the items it needs, is skipped when one failed; an `alone` item overlaps no other."
+    mark = lambda name: _py(f"import pathlib; pathlib.Path({str(tmp_path/name)!r}).touch()")
+    todo = {"bad": _py("import sys; sys.exit(3)"), "good": mark("good"), "after_bad": mark("after_bad"),
+            "after_good": _py(f"import pathlib, sys; sys.exit(0 if pathlib.Path({str(tmp_path/'good')!r}).exists() else 1)"),
+            "timing": mark("timing"), "late": mark("late")}
+    needs = {"after_bad": ("bad",), "after_good": ("good",)}
+    lines = []
+    log = {e["item"]: e for e in run_all.run_items(todo, 2, tmp_path/"logs", needs=needs, alone=("timing",), say=lines.append)}
+    assert not log["bad"]["ok"] and log["bad"]["returncode"] == 3
+    assert log["after_bad"]["skipped"] == "needs bad" and not (tmp_path/"after_bad").exists()
+    assert log["after_good"]["ok"] and log["late"]["ok"] and log["timing"]["ok"]
+    t = log["timing"]
+    for k, e in log.items():
+        if k != "timing" and e["start_s"] is not None:      # [start, end] of every other item is outside the timing item's
+            assert e["start_s"] + e["wall_s"] <= t["start_s"] + 0.2 or e["start_s"] >= t["start_s"] + t["wall_s"] - 0.2, (k, e, t)   # 0.2: rounding
+    assert any("bad: FAILED (exit 3)" in l for l in lines) and any("after_bad: SKIPPED (needs bad, which failed)" in l for l in lines)
+    assert (tmp_path/"logs"/"bad.log").exists()
+
+def test_jobs_below_one_is_refused(tmp_path):
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--jobs", "0", "--only", "fig1", "--out", str(tmp_path)],
+                       capture_output=True, text=True, env=ENV)
+    assert p.returncode == 2 and "--jobs must be at least 1, got 0" in p.stderr and list(tmp_path.iterdir()) == []
