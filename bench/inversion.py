@@ -110,6 +110,25 @@ def _cpu_name()->str:
     try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration): return platform.machine()
 
+def _test_images(n_eval:int, seed:int):
+    "All MNIST test images, and the indices of the fixed seeded subset of `n_eval` (sorted)."
+    test = load_mnist(split="test")
+    return test, torch.randperm(len(test.x), generator=torch.Generator().manual_seed(seed))[:n_eval].sort().values
+
+def _lpips():
+    "LPIPS-Alex and None, or None and why (no weights here)."
+    from ctinv.metrics import lpips_model
+    try: return lpips_model("alex"), None
+    except FileNotFoundError as e: return None, str(e).replace(str(Path.home()), "~")
+
+def _training(m:dict, **extra)->dict:
+    "What a checkpoint's JSON says of its training."
+    return dict(steps=m["step"], batch=m["config"]["bs"], images=m["step"]*m["config"]["bs"], lr=m["config"]["lr"],
+                loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"], **extra)
+
+def _device()->str:
+    return f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs (load ~{os.getloadavg()[0]:.0f} on 2 cores)"
+
 def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
              bs:int=128, seed:int=0, out:Path=RESULTS, n_show:int=12,
              full_ct:bool=True, # also score the 2-NFE CT_Inv+CM row on all 10,000 test images
@@ -118,12 +137,9 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
     torch.manual_seed(seed)
     nets = {k: load_ema(k) for k in NETWORKS if k not in OPTIONAL or (CKPT/k/"checkpoint.json").exists()}
     D, f, g = (nets[k][0] for k in ("dm", "cm", "noiser"))
-    test = load_mnist(split="test")
-    idx = torch.randperm(len(test.x), generator=torch.Generator().manual_seed(seed))[:n_eval].sort().values
+    test, idx = _test_images(n_eval, seed)
     x_all = test.x[idx]
-    from ctinv.metrics import lpips_model
-    try: lp, lp_why = lpips_model("alex"), None
-    except FileNotFoundError as e: lp, lp_why = None, str(e).replace(str(Path.home()), "~")
+    lp, lp_why = _lpips()
     res, shown = table1(D, f, g, x_all, bs=bs, lp=lp, seed=seed + 1, n_show=n_show)
     full = None
     if full_ct:  # the cheap row on the whole test set, to show the subset is representative
@@ -133,12 +149,11 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
             x = test.x[b0:b0 + bs]
             with torch.no_grad(): sc.append(recon_scores(dec["CM"](enc["CT_Inv"](x, gen)), x, lp))
         full = {k: torch.cat([s[k] for s in sc]).mean().item() for k in sc[0]} | dict(n_images=len(test.x))
-    training = {k: dict(steps=m["step"], batch=m["config"]["bs"], images=m["step"]*m["config"]["bs"], lr=m["config"]["lr"],
-                        loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"]) for k, (_, m) in nets.items()}
-    device = f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs (load ~{os.getloadavg()[0]:.0f} on 2 cores)"
+    training = {k: _training(m) for k, (_, m) in nets.items() if k not in OPTIONAL}
+    device = _device()
     notes = ("CPU-budget networks, far from the CT Inversion report's 100k iterations (~40 GPU-hours): "
              + ", ".join(f"{k} {v['steps']} steps x {v['batch']} images ({v['loss']})" for k, v in training.items())
-             + f"; one UNet for all three, unet_preset('mnist', **{NET}) ({n_params(D)} params); EMA weights. "
+             + f"; one UNet for the three, unet_preset('mnist', **{NET}) ({n_params(D)} params); EMA weights. "
              + f"Test images: a fixed subset of {len(x_all)} of the 10,000 (seed {seed})."
              + ("" if lp is None else " LPIPS-Alex on 32x32 upsampled, 3-channel copies.")
              + (f" LPIPS null: {lp_why}" if lp is None else "")
@@ -162,17 +177,11 @@ def evaluate_bcm(n_eval:int=2048, bs:int=128, seed:int=0, out:Path=RESULTS, n_sh
     if res[0]["n_images"] != n_eval: raise SystemExit(f"{f} scores {res[0]['n_images']} test images; pass --n-eval {res[0]['n_images']}")
     torch.manual_seed(seed)
     nets = {k: load_ema(k) for k in ("cm", "bcm")}
-    test = load_mnist(split="test")
-    idx = torch.randperm(len(test.x), generator=torch.Generator().manual_seed(seed))[:n_eval].sort().values
-    from ctinv.metrics import lpips_model
-    try: lp = lpips_model("alex")
-    except FileNotFoundError: lp = None
+    test, idx = _test_images(n_eval, seed)
+    lp, _ = _lpips()
     rows, shown = bcm_table1_rows(nets["bcm"][0].bcm, test.x[idx], bs=bs, lp=lp, seed=seed + 1, n_show=n_show)
-    m = nets["bcm"][1]
-    training = dict(bcm=dict(steps=m["step"], batch=m["config"]["bs"], images=m["step"]*m["config"]["bs"], lr=m["config"]["lr"],
-                             loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"], u_law="uniform"))
-    device = f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs (load ~{os.getloadavg()[0]:.0f} on 2 cores)"
-    for r in rows: r.update(device=device, training=training, notes="BCM (ctinv.bcm): one UNet with the second-level embedding, "
+    training = dict(bcm=_training(nets["bcm"][1], u_law="uniform"))
+    for r in rows: r.update(device=_device(), training=training, notes="BCM (ctinv.bcm): one UNet with the second-level embedding, "
                             f"{training['bcm']['steps']} steps x {training['bcm']['batch']} images; n jumps up, n down.")
     res += rows
     (out/"inversion.json").write_text(json.dumps(res, indent=1))

@@ -190,11 +190,10 @@ def bcm_table1_rows(F, # a BCM in eval mode
                     seed:int=0, # seeds the eps-noise of the inversion
                     n_show:int=12, n_ks:int=10_000, T:float=T_MAX)->tuple[list, dict]:
     "Rows of `ctinv.inversion.table1` for BCM inversion + generation with `n` jumps each way; and `{name: first n_show reconstructions}`."
-    from ctinv.inversion import recon_scores, _timed
+    from ctinv.inversion import recon_scores, table1_row, _timed, _check_batches
     from ctinv.metrics import latent_stats
     from ctinv.samplers import count_nfe
-    if not isinstance(x, Tensor) or x.ndim != 4: raise ValueError(f"x must be images (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
-    if bs < 1 or len(x) < bs: raise ValueError(f"need at least one full batch: bs = {bs} must be in [1, {len(x)}] (the number of images)")
+    _check_batches(x, bs)
     Fc, res, shown = count_nfe(F), [], {}
     for n in n_steps:
         gen, sc, wall, cpu, lats, nfe = torch.Generator().manual_seed(seed), [], [], [], [], set()
@@ -205,8 +204,5 @@ def bcm_table1_rows(F, # a BCM in eval mode
             nfe.add(Fc.nfe); lats.append(z); sc.append(recon_scores(xr, xb, lp))
             if b0 == 0: shown[f"BCM_Inv({n})+BCM({n})"] = xr[:n_show]
         if nfe != {2*n}: raise RuntimeError(f"BCM({n}) spent {sorted(nfe)} NFE, expected {2*n}")
-        m, st = {k: torch.cat([s[k] for s in sc]).mean().item() for k in sc[0]}, latent_stats(torch.cat(lats), T=T, n_ks=n_ks)
-        res.append(dict(method=f"BCM_Inv({n})+BCM({n})", lpips=m.get("lpips"), ssim=m["ssim"], ssim_torchmetrics=m["ssim_torchmetrics"],
-                        psnr=m["psnr"], sec_per_batch=float(torch.tensor(wall).median()), cpu_sec_per_batch=float(torch.tensor(cpu).median()),
-                        nfe=2*n, n_images=len(x), batch=bs, latent_std_over_T=st["std"], latent_ks=st["ks"], latent_lowfreq_power=st["lowfreq_ratio"]))
+        res.append(table1_row(f"BCM_Inv({n})+BCM({n})", sc, wall, cpu, 2*n, len(x), bs, latent_stats(torch.cat(lats), T=T, n_ks=n_ks)))
     return res, shown

@@ -11,7 +11,8 @@ from .pfode import EPS, T_MAX
 from .samplers import count_nfe, ddim_invert, encode, dm_decode, cm_sample
 
 # %% auto #0
-__all__ = ['N_STEPS', 'TABLE1_ROWS', 'pipelines', 'table1_nfe', 'row_name', 'recon_scores', 'table1', 'table1_markdown']
+__all__ = ['N_STEPS', 'TABLE1_ROWS', 'pipelines', 'table1_nfe', 'row_name', 'recon_scores', 'table1_row', 'table1',
+           'table1_markdown']
 
 # %% ../nbs/09_mnist.ipynb #75a1e71f
 N_STEPS = 30  # DDIM inversion / Euler decoding steps of the report's Table 1
@@ -43,6 +44,21 @@ def recon_scores(xr:Tensor, x:Tensor, # reconstructions and originals in [-1, 1]
     return dict(psnr=psnr(xr, x), ssim=ssim(xr, x), ssim_torchmetrics=ssim_torchmetrics(xr, x),
                 **({} if lp is None else dict(lpips=lpips_distance(xr, x, model=lp))))
 
+def _check_batches(x, bs:int):
+    "Refuse anything but images (N, C, H, W) holding at least one full batch of `bs`."
+    if not isinstance(x, Tensor) or x.ndim != 4: raise ValueError(f"x must be images (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    if bs < 1 or len(x) < bs: raise ValueError(f"need at least one full batch: bs = {bs} must be in [1, {len(x)}] (the number of images)")
+
+def table1_row(method:str, scores:list, # the row's name; `recon_scores` of every batch
+               wall:list, cpu:list, # seconds of every full batch
+               nfe:int, n_images:int, bs:int, stats:dict)->dict: # NFE per image, images, batch, `latent_stats` of the encoder
+    "One row of `table1`: mean scores over the images, median seconds per full batch, NFE and the encoder's latent statistics."
+    m = {k: torch.cat([s[k] for s in scores]).mean().item() for k in scores[0]}
+    med = lambda v: float(torch.tensor(v).median())
+    return dict(method=method, lpips=m.get("lpips"), ssim=m["ssim"], ssim_torchmetrics=m["ssim_torchmetrics"], psnr=m["psnr"],
+                sec_per_batch=med(wall), cpu_sec_per_batch=med(cpu), nfe=nfe, n_images=n_images, batch=bs,
+                latent_std_over_T=stats["std"], latent_ks=stats["ks"], latent_lowfreq_power=stats["lowfreq_ratio"])
+
 def _timed(fn, *a):
     c0, t0 = time.process_time(), time.perf_counter()
     out = fn(*a)
@@ -60,8 +76,7 @@ def table1(D, f, g, # EDM denoiser, consistency model and noiser, in eval mode
           )->tuple[list, dict]:
     "The four rows of Table 1 on `x`: scores, seconds per batch, NFE and latent statistics; and `{row: first n_show reconstructions}`."
     from ctinv.metrics import latent_stats
-    if not isinstance(x, Tensor) or x.ndim != 4: raise ValueError(f"x must be images (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
-    if bs < 1 or len(x) < bs: raise ValueError(f"need at least one full batch: bs = {bs} must be in [1, {len(x)}] (the number of images)")
+    _check_batches(x, bs)
     D, f, g = (count_nfe(m) for m in (D, f, g))
     enc, dec, rows = pipelines(D, f, g, n_steps)
     per = {r: dict(scores=[], wall=[], cpu=[], nfe=set()) for r in rows}
@@ -84,12 +99,7 @@ def table1(D, f, g, # EDM denoiser, consistency model and noiser, in eval mode
     expected, res = table1_nfe(n_steps), []
     for (e, d), r in per.items():
         if r["nfe"] != {expected[(e, d)]}: raise RuntimeError(f"{row_name(e, d, n_steps)} spent {sorted(r['nfe'])} NFE, expected {expected[(e, d)]}")
-        m = {k: torch.cat([s[k] for s in r["scores"]]).mean().item() for k in r["scores"][0]}
-        med = lambda v: float(torch.tensor(v).median())
-        res.append(dict(method=row_name(e, d, n_steps), lpips=m.get("lpips"), ssim=m["ssim"], ssim_torchmetrics=m["ssim_torchmetrics"],
-                        psnr=m["psnr"], sec_per_batch=med(r["wall"]), cpu_sec_per_batch=med(r["cpu"]), nfe=expected[(e, d)],
-                        n_images=len(x), batch=bs, latent_std_over_T=stats[e]["std"], latent_ks=stats[e]["ks"],
-                        latent_lowfreq_power=stats[e]["lowfreq_ratio"]))
+        res.append(table1_row(row_name(e, d, n_steps), r["scores"], r["wall"], r["cpu"], expected[(e, d)], len(x), bs, stats[e]))
     return res, shown
 
 def table1_markdown(res:list)->str:
