@@ -21,6 +21,7 @@ These are CPU-budget networks (minutes of one CPU core each), far from the repor
     python bench/inversion.py --train noiser
     python bench/inversion.py --train bcm     # optional: the BCM rows (about 2.3x the CPU of one CT network)
     python bench/inversion.py --eval --n-eval 2048
+    python bench/inversion.py --train dm --seed 1 --ckpt-dir bench/checkpoints/inversion_seed1   # another training seed
     python bench/inversion.py --train dm --steps 80 --ckpt-dir /tmp/ck ...; --eval --ckpt-dir /tmp/ck --results /tmp/r   # a check
 """
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _lpips():
 def _training(m:dict, **extra)->dict:
     "What a checkpoint's JSON says of its training."
     return dict(steps=m["step"], batch=m["config"]["bs"], images=m["step"]*m["config"]["bs"], lr=m["config"]["lr"],
-                loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"], **extra)
+                loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"], seed=m["config"].get("seed", 0), **extra)
 
 def _device()->str:
     return f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs (load ~{os.getloadavg()[0]:.0f} on 2 cores)"
@@ -132,10 +133,11 @@ def _device()->str:
 def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
              bs:int=128, seed:int=0, out:Path=RESULTS, n_show:int=12,
              full_ct:bool=True, # also score the 2-NFE CT_Inv+CM row on all 10,000 test images
+             bcm:bool=True, # add the BCM rows and the sample quality when the BCM is trained
             )->list:
     "Table 1 (`ctinv.inversion.table1`) on test images; write JSON, markdown and a PNG of reconstruction rows."
     torch.manual_seed(seed)
-    nets = {k: load_ema(k) for k in NETWORKS if k not in OPTIONAL or (CKPT/k/"checkpoint.json").exists()}
+    nets = {k: load_ema(k) for k in NETWORKS if k not in OPTIONAL or (bcm and (CKPT/k/"checkpoint.json").exists())}
     D, f, g = (nets[k][0] for k in ("dm", "cm", "noiser"))
     test, idx = _test_images(n_eval, seed)
     x_all = test.x[idx]
@@ -252,9 +254,13 @@ if __name__ == "__main__":
     p.add_argument("--n-eval", type=int, default=2048, help="test images (a fixed seeded subset; 10000 = all)")
     p.add_argument("--results", default=str(RESULTS), help="folder of inversion.json, inversion.md and the PNG")
     p.add_argument("--no-full", action="store_true", help="skip the CT_Inv+CM row on all 10,000 test images")
+    p.add_argument("--no-bcm", action="store_true", help="--eval: leave out the BCM rows and the sample quality even when the BCM is trained")
+    p.add_argument("--seed", type=int, default=0, help="--train: the training seed (weights, batch order, noise); the evaluation's test "
+                                                      "subset and encoder noise are always seed 0's")
     a = p.parse_args()
+    if a.seed < 0: p.error(f"--seed must be >= 0, got {a.seed}")
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     CKPT, JUDGE_EPOCHS, JUDGE_IMAGES, N_SAMPLES = Path(a.ckpt_dir), a.judge_epochs, a.judge_images, a.n_samples
-    if a.train: train(a.train, a.steps, spe=a.spe)
-    if a.eval: print(markdown(evaluate(a.n_eval, out=Path(a.results), full_ct=not a.no_full)))
+    if a.train: train(a.train, a.steps, spe=a.spe, seed=a.seed)
+    if a.eval: print(markdown(evaluate(a.n_eval, out=Path(a.results), full_ct=not a.no_full, bcm=not a.no_bcm)))
     elif a.eval_bcm: print(markdown(evaluate_bcm(a.n_eval, out=Path(a.results))))

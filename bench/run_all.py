@@ -8,10 +8,11 @@
     python bench/run_all.py --quick --jobs 1   # one item at a time
 
 Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
-and the BCM rows), guided generation (bench/guidance.py), the zero-shot applications on digits and CIFAR-10
+and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation (bench/guidance.py), the zero-shot applications on digits and CIFAR-10
 (bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the `mnist-cpu` pair
 (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per configuration), Fig. 1 of CT Inversion and Fig. 3 of iGCT
-(`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py), training throughput and CLI start-up. `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their
+(`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py) and CTM on digits next to CT and iGCT
+(bench/ctm_images.py), training throughput and CLI start-up. `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their
 own folder so they never replace the full ones.
 
 Items start in this order, `--jobs` of them at a time (default: one for the full run, whose seconds per batch are
@@ -40,6 +41,8 @@ def items(out:Path, quick:bool)->dict:
         "table1_bcm": b("inversion.py") + ["--train", "bcm", "--ckpt-dir", ck] + inv_steps,
         "table1": b("inversion.py") + ["--eval", "--ckpt-dir", ck, "--results", str(out)] + q(["--n-eval", "10000"], ["--n-eval", "256", "--no-full",
                                                                                          "--judge-epochs", "1", "--judge-images", "6000", "--n-samples", "500"]),
+        "table1_seeds": b("inversion_seeds.py") + ["--out", str(out)] + q([], ["--seeds", "0", "1", "--steps", "40", "--spe", "40", "--n-eval", "128",
+                                                                          "--ckpt-dir", str(out/"checkpoints"/"inversion_seeds")]),
         "guidance": b("guidance.py") + ["--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20"]),
         "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
         "default_job": b("default_job.py") + ["--runs", str(out/"runs"/"default_job_tiny") if quick else str(ROOT/"runs"/"default_job"),
@@ -48,6 +51,7 @@ def items(out:Path, quick:bool)->dict:
         "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"] + q([], ["--steps", "300"]),
         "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
         "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
+        "ctm_images": b("ctm_images.py") + ["--out", str(out)] + q([], ["--steps", "46", "--n-samples", "300", "--classifier-epochs", "1"]),
         "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "300", "--steps-gaussians", "300"]),
         "throughput": b("throughput.py") + ["--out", str(out/"throughput.json")] + q([], ["--steps", "2", "--presets", "digits"]),
         "cli_startup": b("cli_startup.py") + ["--out", str(out/"cli_startup.json")] + q([], ["--reps", "2"]),

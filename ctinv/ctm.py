@@ -20,7 +20,7 @@ from .metrics import w1
 # %% auto #0
 __all__ = ['TOYS', 'TOY_FREQS', 'rho_level', 'ctm_dsm_levels', 'outer_sg', 'CTMObjective', 'CTMLoss', 'toy_law', 'toy_sample',
            'toy_jumps', 'exact_jump', 'toy_ctm_net', 'train_dsm_toy', 'train_ctm_toy', 'ctm_toy_errors', 'gamma_w1',
-           'exact_teacher', 'exact_ctm', 'plot_ctm_jumps', 'plot_gamma_densities', 'moment_ctm']
+           'exact_teacher', 'exact_ctm', 'plot_ctm_jumps', 'plot_gamma_densities', 'moment_ctm', 'train_ctm_images']
 
 # %% ../nbs/11_ctm.ipynb #91d46c98
 def rho_level(p, # (fractional) positions on the decreasing grid, 0 = T, n_levels - 1 = eps
@@ -315,3 +315,13 @@ def moment_ctm(toy:str="points", n:int=100_000, seed:int=0):
     ref = toy_sample(n, toy, torch.Generator().manual_seed(seed), torch.float64)
     mu, v = ref.mean().item(), ref.var().item()
     return lambda x, t, s, **kw: mu + (x - mu)*((v + s.double()**2)/(v + t.double()**2)).sqrt().to(x.dtype)
+
+# %% ../nbs/11_ctm.ipynb #37e4442a
+def train_ctm_images(dls, # loaders of (images, labels) with a `meta`
+                     preset:str='digits', steps:int|None=None, # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
+                     seed:int=0, lr:float|None=None, quiet:bool|None=True,
+                     **loss_kw)->CTM: # passed to `CTMLoss` (default here: n_levels=18, k_max=6, from scratch)
+    "A class-conditional CTM on the preset's UNet with the $s$ embedding, trained by soft matching; its EMA trajectory model in eval mode."
+    from ctinv.guidance import _fit_ema
+    loss = CTMLoss(**(dict(n_levels=18, k_max=6) | loss_kw))
+    return _fit_ema(dls, preset, lambda net: CTMObjective(CTM(net(two_levels=True))), loss, steps, seed, lr, quiet).ctm
