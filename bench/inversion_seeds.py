@@ -2,7 +2,7 @@
 """Table 1 over training seeds: the three networks of bench/inversion.py (DM, CM, noiser) trained with several seeds, every set
 scored on the same test subset with the same encoder noise; mean and spread of each row.
 
-    python bench/inversion_seeds.py [--seeds 0 1 2] [--n-eval 2048] [--steps 1000] [--out bench/results]
+    python bench/inversion_seeds.py [--seeds 0 1 2] [--n-eval 1024] [--steps 1000] [--out bench/results]
 
 Only the training seed (weights, batch order, training noise) changes between sets; steps, batch and learning rates are
 bench/inversion.py's. Seed s's networks live in CKPT/seed{s} (default CKPT bench/checkpoints/inversion_seeds; with the
@@ -38,7 +38,7 @@ def spread(rows_per_seed:dict)->list:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--n-eval", type=int, default=2048, help="test images (the fixed subset of bench/inversion.py)")
+    p.add_argument("--n-eval", type=int, default=1024, help="test images (the fixed subset of bench/inversion.py)")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--spe", type=int, default=None, help="steps per epoch (default bench/inversion.py's)")
     p.add_argument("--ckpt-dir", default=None, help="root of the per-seed checkpoint folders (default bench/checkpoints/inversion_seeds)")
