@@ -8,12 +8,13 @@
     python bench/run_all.py --quick --jobs 1   # one item at a time
 
 Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
-and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation (bench/guidance.py), the zero-shot applications on digits and CIFAR-10
-(bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the `mnist-cpu` pair
-(bench/mnist_cpu.py, full only: about 1.3 CPU-hours per configuration), Fig. 1 of CT Inversion and Fig. 3 of iGCT
-(`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py) and CTM on digits next to CT and iGCT
-(bench/ctm_images.py), training throughput and CLI start-up. `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their
-own folder so they never replace the full ones.
+and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation
+(bench/guidance.py), the zero-shot applications on digits and CIFAR-10 (bench/applications.py), the main job's numbers
+over seeds (bench/default_job.py), the `mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per
+configuration), Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys
+(bench/ctm_toy.py) and CTM on digits next to CT and iGCT (bench/ctm_images.py), training throughput and CLI start-up.
+`--quick` is a check that every script runs end to end, not a source of numbers: its results go to their own folder so
+they never replace the full ones.
 
 Items start in this order, `--jobs` of them at a time (default: one for the full run, whose seconds per batch are
 numbers the docs quote; with --quick one per core, at most 2, each item on one torch thread); an item waits for the
@@ -26,6 +27,8 @@ import argparse, json, os, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from ctinv.presets import available_cores   # a small module: imports nothing heavy
 PY, BIN = sys.executable, Path(sys.executable).parent
 
 def items(out:Path, quick:bool)->dict:
@@ -59,10 +62,6 @@ def items(out:Path, quick:bool)->dict:
 
 NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm")}   # item: the items whose output it reads
 ALONE = ("throughput", "cli_startup")                                              # timings: nothing else runs beside them
-
-def available_cores()->int:
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
 
 def run_items(todo:dict, # {name: command}, in start order
               jobs:int, logs:Path, env:dict|None=None,
