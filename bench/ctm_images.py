@@ -9,8 +9,9 @@ consistency model by consistency training (`ctinv.applications.train_cm`) and th
 (`ctinv.train.train_pair`; its denoiser, w = 0). Every method samples the same latents with the same balanced labels:
 1 NFE, 2 NFE (T -> 0.821 -> eps: CTM with gamma 0 and 1, CT and iGCT by multistep sampling) and CTM's 4-NFE
 gamma-sampling for gamma in {0, 0.3, 0.6, 1}. Scores against the held-out images: classifier-feature Frechet distance,
-precision and recall (k = 3) and the share of samples the classifier puts in the class asked for; the same for the
-held-out images against themselves (halves) as the floor. Writes OUT/ctm_images.json and OUT/ctm_images.png.
+precision and recall (k = 3), the share of samples the classifier puts in the class asked for and saturation
+(`ctinv.guidance.guidance_row`, the guidance sweep's scores); the same for the held-out images against themselves
+(halves) as the floor. Writes OUT/ctm_images.json and OUT/ctm_images.png.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
@@ -41,7 +42,8 @@ def main(argv=None):
     from ctinv.applications import train_cm
     from ctinv.train import train_pair
     from ctinv.samplers import cm_sample, multistep_sample, gamma_sample
-    from ctinv.metrics import train_classifier, classifier_metrics
+    from ctinv.metrics import train_classifier, classifier_features
+    from ctinv.guidance import guidance_row
     from ctinv.images import held_out
     preset = PRESET[a.data]
     steps = a.steps or (460 if a.data == "digits" else TRAIN_PRESETS[preset]["steps"])
@@ -54,8 +56,7 @@ def main(argv=None):
     cm = timed("CT", lambda: train_cm(dls, preset, steps, a.seed))
     igct = timed("iGCT", lambda: train_pair(dls, "igct", preset, steps=steps, seed=a.seed).ema_model.eval().requires_grad_(False).denoiser)
     clf = timed("classifier", lambda: train_classifier(dls, epochs=a.classifier_epochs))
-    real, _ = held_out(dls)
-    real = real.cpu()
+    real, real_y = (v.cpu() for v in held_out(dls))
     g = torch.Generator().manual_seed(a.seed + 1)
     n, shape = a.n_samples, (meta.channels, meta.resolution, meta.resolution)
     z = T_MAX*torch.randn(n, *shape, generator=g)
@@ -72,19 +73,15 @@ def main(argv=None):
         "CTM (2 NFE, γ = 1)": (2, lambda: gamma_sample(ctm, z, [T_MAX, MID, EPS], 1., gen(0), labels=labels)),
         **{f"CTM (4 NFE, γ = {gm})": (4, lambda gm=gm: gamma_sample(ctm, z, four, gm, gen(1), labels=labels)) for gm in (0., .3, .6, 1.)},
     }
-    rows, grids = [], {}
+    rows, grids, rf = [], {}, classifier_features(clf, real)
     with torch.no_grad():
         for name, (nfe, run) in runs.items():
             t0 = time.perf_counter(); x = run().clamp(-1, 1); dt = time.perf_counter() - t0
-            m = classifier_metrics(clf, real, x)
-            acc = (clf(x).argmax(1) == labels).float().mean().item()
-            rows.append(dict(method=name, nfe=nfe, fd=m["FD-classifier"], precision=m["precision-classifier"], recall=m["recall-classifier"],
-                             class_acc=acc, images_per_s=n/dt))
+            r = guidance_row(x, labels, clf, real, rf)       # the guidance sweep's scores (14_guidance)
+            rows.append(dict(method=name, nfe=nfe, **r, images_per_s=n/dt))
             grids[name] = x[:20]
-            print(f"{name:22s} FD {m['FD-classifier']:8.2f}  P {m['precision-classifier']:.3f}  R {m['recall-classifier']:.3f}  acc {acc:.3f}", flush=True)
-        h = classifier_metrics(clf, real[::2], real[1::2])
-        rows.append(dict(method="held-out vs held-out (halves)", nfe=0, fd=h["FD-classifier"], precision=h["precision-classifier"],
-                         recall=h["recall-classifier"], class_acc=None, images_per_s=None))
+            print(f"{name:22s} FD {r['fd']:8.2f}  P {r['precision']:.3f}  R {r['recall']:.3f}  acc {r['class_acc']:.3f}", flush=True)
+        rows.append(dict(method="held-out vs held-out (halves)", nfe=0, **guidance_row(real[1::2], real_y[1::2], clf, real[::2]), images_per_s=None))
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     setup = (f"{a.data}: CTM, CT and iGCT, class-conditional, the {preset} preset's UNet, {len(dls.train)*max(1, -(-steps//len(dls.train)))} "
              f"steps of batch {TRAIN_PRESETS[preset]['bs']} each, seed {a.seed}; {n} samples from one latent draw with balanced labels "

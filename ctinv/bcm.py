@@ -195,11 +195,14 @@ def bcm_table1_rows(F, # a BCM in eval mode
     from ctinv.samplers import count_nfe
     _check_batches(x, bs)
     Fc, res, shown = count_nfe(F), [], {}
+    def round_trip(v, n, gen):
+        z = bcm_invert(Fc, v, n, T=T, generator=gen)
+        return z, bcm_generate(Fc, z, n, T=T)
     for n in n_steps:
         gen, sc, wall, cpu, lats, nfe = torch.Generator().manual_seed(seed), [], [], [], [], set()
         for b0 in range(0, len(x), bs):
             xb = x[b0:b0 + bs]; Fc.reset()
-            (z, xr), w, c = _timed(lambda v: (lambda z: (z, bcm_generate(Fc, z, n, T=T)))(bcm_invert(Fc, v, n, T=T, generator=gen)), xb)
+            (z, xr), w, c = _timed(round_trip, xb, n, gen)
             if len(xb) == bs: wall.append(w); cpu.append(c)
             nfe.add(Fc.nfe); lats.append(z); sc.append(recon_scores(xr, xb, lp))
             if b0 == 0: shown[f"BCM_Inv({n})+BCM({n})"] = xr[:n_show]
