@@ -11,7 +11,8 @@ Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks an
 and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation
 (bench/guidance.py), the zero-shot applications on digits and CIFAR-10 (bench/applications.py), the main job's numbers
 over seeds (bench/default_job.py), the `mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per
-configuration), Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys
+configuration) and guided generation on MNIST (bench/guidance.py --data mnist, full only: its iGCT pair and its baselines
+as two items that can run side by side, then the sweep), Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys
 (bench/ctm_toy.py) and CTM on digits next to CT and iGCT (bench/ctm_images.py), training throughput and CLI start-up.
 `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their own folder so
 they never replace the full ones.
@@ -46,11 +47,15 @@ def items(out:Path, quick:bool)->dict:
                                                                                          "--judge-epochs", "1", "--judge-images", "6000", "--n-samples", "500"]),
         "table1_seeds": b("inversion_seeds.py") + ["--out", str(out)] + q([], ["--seeds", "0", "1", "--steps", "40", "--spe", "40", "--n-eval", "128",
                                                                           "--ckpt-dir", str(out/"checkpoints"/"inversion_seeds")]),
-        "guidance": b("guidance.py") + ["--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20"]),
+        "guidance": b("guidance.py") + ["--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
+                                                                  "--models", str(out/"guidance_models")]),
         "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
         "default_job": b("default_job.py") + ["--runs", str(out/"runs"/"default_job_tiny") if quick else str(ROOT/"runs"/"default_job"),
                                               "--out", str(out/"default_job.json")] + q([], ["--seeds", "0", "--preset", "tiny"]),
-        **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--results", str(out)]}),
+        **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--results", str(out)],
+                             "guidance_mnist_igct": b("guidance.py") + ["--data", "mnist", "--only", "igct"],
+                             "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],
+                             "guidance_mnist": b("guidance.py") + ["--data", "mnist", "--out", str(out)]}),
         "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"] + q([], ["--steps", "300"]),
         "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
         "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
@@ -60,7 +65,8 @@ def items(out:Path, quick:bool)->dict:
         "cli_startup": b("cli_startup.py") + ["--out", str(out/"cli_startup.json")] + q([], ["--reps", "2"]),
     }
 
-NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm")}   # item: the items whose output it reads
+NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm"),   # item: the items whose output it reads
+         "guidance_mnist": ("guidance_mnist_igct", "guidance_mnist_baselines")}
 ALONE = ("throughput", "cli_startup")                                              # timings: nothing else runs beside them
 
 def run_items(todo:dict, # {name: command}, in start order

@@ -1,14 +1,23 @@
-"`bench/guidance.py` end to end at toy length: every method and w gets a row with the promised keys, editing rows for both routes, the plots."
+"`bench/guidance.py` end to end at toy length: every method and w gets a row with the promised keys, editing rows for both routes, the plots;
+the baselines trained by one process (`--only baselines`) are reused, not retrained, by the next."
 import json, os, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def test_guidance_bench_runs(tmp_path):
+def _bench(tmp_path, *extra):
     p = subprocess.run([sys.executable, str(ROOT/"bench"/"guidance.py"), "--preset", "tiny", "--steps", "20", "--n_per_class", "2",
-                        "--n_edit", "4", "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
+                        "--n_edit", "4", "--out", str(tmp_path), "--models", str(tmp_path/"models"), *extra], capture_output=True, text=True,
+                       timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
     assert p.returncode == 0, p.stderr[-3000:]
+    return p.stdout
+
+def test_guidance_bench_runs(tmp_path):
+    first = _bench(tmp_path, "--only", "baselines")
+    assert not (tmp_path/"guidance.json").exists() and "cfg_edm trained" in first and "igct trained" not in first
+    assert (tmp_path/"models"/"cfg_edm.safetensors").exists() and (tmp_path/"models"/"rows_cfg_n2.json").exists()
+    second = _bench(tmp_path)
+    assert "cfg_edm: cached" in second and "guided_cd: cached" in second and "classifier: cached" in second and "igct trained" in second
     r = json.loads((tmp_path/"guidance.json").read_text())
     from ctinv.guidance import GUIDED_METHODS, W_GRID
     assert {(row["method"], row["w"]) for row in r["rows"]} == {(m, w) for m in GUIDED_METHODS for w in W_GRID}
