@@ -45,10 +45,14 @@ def parse(argv=None):
     if a.gate and not 0 < a.gate[0] < a.gate[1]: p.error(f"--gate needs 0 < T_LOW < T_HIGH, got {a.gate[0]:g} {a.gate[1]:g}")
     d = DEFAULTS[a.data]
     a.preset = a.preset or d['preset']
-    a.n_per_class, a.n_edit = a.n_per_class or d['n_per_class'], a.n_edit or d['n_edit']
+    sys.path.insert(0, str(ROOT))
+    from ctinv.presets import TRAIN_PRESETS   # a small module: nothing heavy is imported before the options are checked
+    if a.preset not in TRAIN_PRESETS: p.error(f"--preset must be one of {', '.join(TRAIN_PRESETS)}, got {a.preset!r}")
     for k in ('steps', 'n_per_class', 'n_edit'):
         v = getattr(a, k)
         if v is not None and v < 1: p.error(f"--{k} must be a positive integer, got {v}")
+    a.n_per_class = d['n_per_class'] if a.n_per_class is None else a.n_per_class
+    a.n_edit = d['n_edit'] if a.n_edit is None else a.n_edit
     a.models = Path(a.models or ROOT/'bench'/'checkpoints'/f"guidance_{a.data}_{a.preset}_{a.steps or 'preset'}_seed{a.seed}")
     return a, d
 
