@@ -1,5 +1,5 @@
-"`bench/guidance.py` end to end at toy length: every method and w gets a row with the promised keys, editing rows for both routes, the plots;
-the baselines trained by one process (`--only baselines`) are reused, not retrained, by the next."
+"""`bench/guidance.py` end to end at toy length: every method and w gets a row with the promised keys, editing rows for both routes, the plots;
+the baselines trained by one process (`--only baselines`) are reused, not retrained, by the next."""
 import json, os, subprocess, sys
 from pathlib import Path
 
