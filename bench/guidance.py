@@ -84,10 +84,9 @@ def main(argv=None):
     from ctinv.metrics import train_classifier, Classifier
     from ctinv.images import held_out
     from ctinv.pfode import EDMDenoiser, ConsistencyModel
-    from ctinv.nets import unet_preset
     from ctinv.losses import make_pair
     from ctinv.guidance import (train_cfg_edm, train_guided_cd, load_pair, guidance_sweep, editing_rows, plot_guidance,
-                                sample_rows_grid, W_GRID)
+                                sample_rows_grid, class_unet, guided_share, W_GRID)
     from ctinv.presets import TRAIN_PRESETS
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     log = lambda s: print(s, flush=True)
@@ -96,7 +95,6 @@ def main(argv=None):
     dls = get_dls(a.data, bs=p['bs'], seed=a.seed, device='cpu', n_valid=d['n_ref'])
     m = dls.meta
     cache = Cache(a.models, dict(data=a.data, preset=a.preset, steps=steps, seed=a.seed, n_ref=d['n_ref']))
-    unet = lambda **kw: unet_preset(p['net'], in_channels=m.channels, img_resolution=m.resolution, n_classes=m.n_classes, **kw)
     def get(name, make_empty, train):
         "The cached network `name`, or train it (timing its CPU seconds) and cache it."
         if cache.has(name):
@@ -107,8 +105,8 @@ def main(argv=None):
         return net, cpu
     cost, models = {}, {}
     if a.only != 'igct':
-        models['edm'], cost['cfg_edm_cpu_s'] = get('cfg_edm', lambda: EDMDenoiser(unet()), lambda: train_cfg_edm(dls, a.preset, steps, seed=a.seed))
-        models['guided_cd'], cost['guided_cd_cpu_s'] = get('guided_cd', lambda: ConsistencyModel(unet(guidance_embed=True)),
+        models['edm'], cost['cfg_edm_cpu_s'] = get('cfg_edm', lambda: EDMDenoiser(class_unet(a.preset, m)), lambda: train_cfg_edm(dls, a.preset, steps, seed=a.seed))
+        models['guided_cd'], cost['guided_cd_cpu_s'] = get('guided_cd', lambda: ConsistencyModel(class_unet(a.preset, m, guidance_embed=True)),
                                                            lambda: train_guided_cd(models['edm'], dls, a.preset, steps, seed=a.seed + 1))
     if a.only != 'baselines':
         if a.igct: models['igct'], cost['igct_cpu_s'] = load_pair(a.igct), None
@@ -149,10 +147,7 @@ def main(argv=None):
                torch_threads=torch.get_num_threads(),
                features='library classifier (penultimate layer); Inception-based FID/precision/recall need user-provided weights',
                cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate)
-    if a.gate:   # the expected share of guided pairs under the denoiser's level distribution, for both gates
-        from ctinv.losses import guide_prob, lognormal_levels
-        t = lognormal_levels(10**6, torch.zeros(10**6, 1), -1.1, 2., 80.)
-        res['guided_share'] = dict(default=guide_prob(t).mean().item(), gate=guide_prob(t, t_low=a.gate[0], t_high=a.gate[1]).mean().item())
+    if a.gate: res['guided_share'] = dict(default=guided_share(), gate=guided_share(t_low=a.gate[0], t_high=a.gate[1]))
     stem = 'guidance' if a.data == 'digits' else f'guidance_{a.data}'
     from ctinv.train import atomic_write_text
     atomic_write_text(out/f'{stem}.json', json.dumps(res, indent=2))

@@ -8,14 +8,12 @@ from ctinv.data import get_dls
 from ctinv.train import train_pair
 from ctinv.metrics import train_classifier
 from ctinv.images import held_out
-from ctinv.guidance import guidance_sweep
-from ctinv.losses import guide_prob, lognormal_levels
+from ctinv.guidance import guidance_sweep, guided_share
 dls = get_dls('digits', bs=64, seed=0, device='cpu')
 torch.manual_seed(0); clf = train_classifier(dls, epochs=5)
 x, y = held_out(dls)
 kw = dict(t_low=float(sys.argv[1]), t_high=float(sys.argv[2]))
-t = lognormal_levels(10**6, torch.zeros(10**6, 1), -1.1, 2., 80.)
-share = guide_prob(t, **kw).mean().item()
+share = guided_share(**kw)
 c0 = time.process_time()
 pair = train_pair(dls, 'igct', 'digits', seed=0, loss_kw=kw).ema_model.eval().requires_grad_(False)
 cpu = time.process_time() - c0

@@ -10,7 +10,7 @@ import torch, torch.nn as nn
 from torch import Tensor
 from .pfode import EDMDenoiser, ConsistencyModel, T_MAX, karras_sigmas
 from .nets import unet_preset
-from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice
+from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice, guide_prob, lognormal_levels
 from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, _n_classes
 from .train import consistency_learner, n_epochs_for, read_checkpoint, _load_strict
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE
@@ -19,9 +19,9 @@ from .toy_guidance import INTERVAL
 from .data import save_grid
 
 # %% auto #0
-__all__ = ['GUIDED_METHODS', 'W_GRID', 'TAU_2', 'PAPER_CIFAR10', 'train_cfg_edm', 'train_guided_cd', 'load_pair', 'guided_images',
-           'apg_settings', 'saturation', 'guidance_row', 'guidance_sweep', 'edit_images', 'editing_rows',
-           'plot_guidance', 'sample_rows_grid', 'edit_demo']
+__all__ = ['GUIDED_METHODS', 'W_GRID', 'TAU_2', 'PAPER_CIFAR10', 'class_unet', 'train_cfg_edm', 'train_guided_cd', 'load_pair',
+           'guided_images', 'apg_settings', 'saturation', 'guided_share', 'guidance_row', 'guidance_sweep',
+           'edit_images', 'editing_rows', 'plot_guidance', 'sample_rows_grid', 'edit_demo']
 
 # %% ../nbs/14_guidance.ipynb #2f7c8f1c
 GUIDED_METHODS = ('igct', 'igct_2', 'cfg', 'cfg_interval', 'apg', 'guided_cd', 'guided_cd_2')
@@ -29,14 +29,19 @@ W_GRID = (0., 1., 3., 6., 9., 12.)    # code convention: omega = 1 + w
 TAU_2 = {'igct': .821, 'guided_cd': 1.0882}   # the intermediate level of 2-step sampling (iGCT's code; its guided-CD baseline)
 
 # %% ../nbs/14_guidance.ipynb #1dd49f8c
+def class_unet(preset:str, meta, **kw)->nn.Module:
+    "The training preset's class-conditional UNet for data of `meta` (a `DataMeta`); `kw`: any `UNet` argument, e.g. `guidance_embed=True`."
+    check_choice(preset, TRAIN_PRESETS, 'preset')
+    return unet_preset(TRAIN_PRESETS[preset]['net'], in_channels=meta.channels, img_resolution=meta.resolution, n_classes=meta.n_classes, **kw)
+
+
 def _fit_ema(dls, preset:str, wrap, loss, steps, seed:int, lr, quiet, clip=None)->nn.Module:
     "Build `wrap(net)` (`net(**kw)` makes the preset's class-conditional UNet for `dls`), train it with `consistency_learner`; its EMA."
     check_choice(preset, TRAIN_PRESETS, 'preset')
-    p, m = TRAIN_PRESETS[preset], dls.meta
-    net = lambda **kw: unet_preset(p['net'], in_channels=m.channels, img_resolution=m.resolution, n_classes=m.n_classes, **kw)
+    p = TRAIN_PRESETS[preset]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = wrap(net)
+        model = wrap(lambda **kw: class_unet(preset, dls.meta, **kw))
     learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
                                 ema_half_life_img=p['ema_half_life_img'], seed=seed, quiet=quiet, clip=clip)
     learn.fit_ct(n_epochs_for(dls, preset, steps))
@@ -112,6 +117,12 @@ def saturation(x:Tensor, # images in [-1, 1]
     check_images(x); check_images(data, 'data')
     return dict(saturation=(x.abs() >= bound).float().mean().item(), saturation_data=(data.abs() >= bound).float().mean().item(),
                 mean_abs=x.abs().mean().item(), mean_abs_data=data.abs().mean().item())
+
+
+def guided_share(n:int=10**6, seed:int=0, **gate)->float:
+    "Expected share of iGCT's denoiser pairs that take the guided branch: E[p_g(t)] under its level distribution (`gate`: `guide_prob`'s arguments)."
+    t = lognormal_levels(n, torch.zeros(n, 1), generator=torch.Generator().manual_seed(seed))
+    return guide_prob(t, **gate).mean().item()
 
 
 def guidance_row(x:Tensor, labels:Tensor, # generated images and the class asked for
