@@ -41,7 +41,7 @@ def main(argv=None):
     from ctinv.ctm import train_ctm_images
     from ctinv.applications import train_cm
     from ctinv.train import train_pair
-    from ctinv.samplers import cm_sample, multistep_sample, gamma_sample
+    from ctinv.samplers import cm_sample, multistep_sample, gamma_sample, sync_device
     from ctinv.metrics import train_classifier, classifier_features
     from ctinv.guidance import guidance_row
     from ctinv.images import held_out
@@ -76,7 +76,7 @@ def main(argv=None):
     rows, grids, rf = [], {}, classifier_features(clf, real)
     with torch.no_grad():
         for name, (nfe, run) in runs.items():
-            t0 = time.perf_counter(); x = run().clamp(-1, 1); dt = time.perf_counter() - t0
+            t0 = time.perf_counter(); x = run().clamp(-1, 1); sync_device(x); dt = time.perf_counter() - t0
             r = guidance_row(x, labels, clf, real, rf)       # the guidance sweep's scores (14_guidance)
             rows.append(dict(method=name, nfe=nfe, **r, images_per_s=n/dt))
             grids[name] = x[:20]

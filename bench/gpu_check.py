@@ -51,7 +51,7 @@ def train_item(preset, method, dev, bs, steps, compile_, precision):
     learn = consistency_learner(dls, pair, make_loss(method, 10), lr=1e-4, use_labels=True, ema=0.999, quiet=True, precision=precision)
     times = []
     class Clock(Callback):
-        order = 99
+        order = 14   # before ConsistencyCB (15): the step's time includes its stop-gradient target pass
         def before_batch(self):
             if self.training: _sync(dev); self.t = time.perf_counter()
         def after_batch(self):

@@ -51,10 +51,21 @@ def parse(argv=None):
     for k in ('steps', 'n_per_class', 'n_edit'):
         v = getattr(a, k)
         if v is not None and v < 1: p.error(f"--{k} must be a positive integer, got {v}")
+    if Path(a.out).exists() and not Path(a.out).is_dir(): p.error(f"--out {a.out} is a file, not a folder: give a results folder")
+    if a.igct: check_igct_run(p, a.igct, a.data)
     a.n_per_class = d['n_per_class'] if a.n_per_class is None else a.n_per_class
     a.n_edit = d['n_edit'] if a.n_edit is None else a.n_edit
     a.models = Path(a.models or ROOT/'bench'/'checkpoints'/f"guidance_{a.data}_{a.preset}_{a.steps or 'preset'}_seed{a.seed}")
     return a, d
+
+def check_igct_run(p, run, data):
+    "Refuse (before any training) an --igct folder without a finished iGCT run on `data`."
+    ck = Path(run)/'ckpt'/'checkpoint.json'
+    if not ((Path(run)/'metrics.json').exists() and ck.exists()): p.error(f"--igct {run}: no finished ctinv_train run there (expected metrics.json and ckpt/checkpoint.json)")
+    try: conf = json.loads(ck.read_text()).get('config') or {}
+    except (ValueError, UnicodeDecodeError): p.error(f"--igct {run}: {ck} is not valid JSON")
+    if conf.get('method') != 'igct': p.error(f"--igct {run}: the run's method is {conf.get('method')!r}, not 'igct'")
+    if conf.get('data') != data: p.error(f"--igct {run}: the run was trained on {conf.get('data')!r}, not --data {data}")
 
 class Cache:
     "Networks and rows of one configuration in a folder: `<name>.safetensors` + `<name>.json`; a different configuration is never reused."

@@ -39,6 +39,7 @@ from ctinv.data import get_dls, load_mnist, save_grid
 from ctinv.train import consistency_learner, read_checkpoint, atomic_write_text, _atomic_save_tensors
 from ctinv.bcm import BCM, BCMObjective, BCMLoss, bcm_table1_rows, bcm_generate
 from ctinv.inversion import TABLE1_ROWS, pipelines, recon_scores, table1, table1_markdown
+from ctinv.samplers import sync_device
 import ctinv.losses as L
 
 CKPT, RESULTS = ROOT/"bench"/"checkpoints"/"inversion", ROOT/"bench"/"results"
@@ -222,6 +223,7 @@ def sample_quality(nets:dict, real:Tensor, seed:int, out:Path, n:int|None=None, 
     for name, (nfe, g) in gens.items():
         t0 = time.perf_counter()
         x = torch.cat([g(z[i:i + bs]) for i in range(0, n, min(bs, n))])
+        sync_device(x)
         dt, m = time.perf_counter() - t0, classifier_metrics(clf, real, x)   # images per second of the generator alone
         rows.append(dict(method=name, nfe=nfe, fd_classifier=m["FD-classifier"], precision=m["precision-classifier"], recall=m["recall-classifier"],
                          images_per_s=n/dt, n_samples=n, n_real=len(real)))

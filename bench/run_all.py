@@ -121,6 +121,7 @@ def main(argv=None):
     if a.jobs is not None and a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
     jobs = a.jobs or (min(2, available_cores()) if a.quick else 1)
     out = Path(a.out) if a.out else ROOT/"bench"/"results"/("quick" if a.quick else "")
+    if out.exists() and not out.is_dir(): p.error(f"--out {out} is a file, not a folder: give a results folder")
     todo = items(out, a.quick)
     if a.only:
         bad = [k for k in a.only if k not in todo]

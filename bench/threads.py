@@ -25,7 +25,7 @@ def worker(preset:str, n_train, threads:int, steps:int)->dict:
     from ctinv.train import train_pair
     times = []
     class Clock(Callback):
-        order = 99
+        order = 14   # before ConsistencyCB (15): the step's time includes its stop-gradient target pass
         def before_batch(self): self.t = time.perf_counter()
         def after_batch(self):
             if self.training: times.append(time.perf_counter() - self.t)

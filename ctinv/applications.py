@@ -99,7 +99,7 @@ def denoising_rows(cm, dm, # as in `zero_shot_rows` (dm None: CM rows only)
         runs = [('noisy input', 0, lambda: y.clamp(-1, 1)), ('CM f(y, sigma)', 1, lambda: denoise(cm, y, s, labels=labels, **kw))]
         if dm is not None:
             grid = torch.cat([edm_sigmas(heun_steps, T=s, append_zero=False), torch.zeros(1)])
-            runs += [('DM D(y, sigma)', 1, lambda: dm(y, torch.full((len(y),), s), **({} if labels is None else dict(labels=labels))).clamp(-1, 1)),
+            runs += [('DM D(y, sigma)', 1, lambda: dm(y, torch.full((len(y),), s, device=y.device), **({} if labels is None else dict(labels=labels))).clamp(-1, 1)),
                      (f'DM Heun ({2*heun_steps - 1} NFE)', 2*heun_steps - 1, lambda: edm_sampler(dm, y, sigmas=grid, labels=labels, clip=True))]
         for method, nfe, run in runs:
             out = run()
@@ -109,6 +109,10 @@ def denoising_rows(cm, dm, # as in `zero_shot_rows` (dm None: CM rows only)
 # %% ../nbs/12_applications.ipynb #6da1a841
 def same_class_pairs(labels:Tensor, n:int, seed:int=0)->Tensor:
     "`n` index pairs (n, 2) of distinct images of one class, drawn at random."
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n (pairs) must be an integer >= 1, got {n!r}")
+    counts = torch.unique(labels, return_counts=True)[1]
+    if not len(counts) or counts.max() < 2:
+        raise ValueError(f"labels must hold a class with at least two images to pair, got {len(labels)} images of {len(counts)} classes, each once")
     g, out = torch.Generator().manual_seed(seed), []
     while len(out) < n:
         i = torch.randint(len(labels), (1,), generator=g).item()

@@ -13,7 +13,7 @@ from fastai.callback.schedule import ParamScheduler, SchedCos
 from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, CTM, EDMDenoiser, bcast, quantile_flow_map, karras_sigmas
 from .nets import ToyMLP
 from .toy_inversion import FourierToyMLP
-from .losses import BaseLoss, DSMLoss, check_batch, shared_dropout, squared_l2, lognormal_levels, _randn, _rand, _device_of
+from .losses import BaseLoss, DSMLoss, check_batch, shared_dropout, squared_l2, lognormal_levels, _randn, _rand, _device_of, on_device_of
 from .samplers import gamma_sample
 from .metrics import w1
 
@@ -131,6 +131,7 @@ class CTMLoss(BaseLoss):
         if not isinstance(getattr(model, "ctm", None), CTM): raise TypeError("CTMLoss needs a CTMObjective(CTM(net)) model")
         if self.ema_teacher and teacher is None: raise ValueError("CTMLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         B, gen = x0.shape[0], self.generator
+        self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         p_t, k, p_s = self.positions(B, x0)
         t = self.level(p_t); u = torch.minimum(self.level(p_t + k), t); s = torch.minimum(self.level(p_s), u)
         x_t = x0 + bcast(t, x0)*_randn(x0, gen)

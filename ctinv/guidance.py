@@ -11,8 +11,8 @@ from torch import Tensor
 from .pfode import EDMDenoiser, ConsistencyModel, T_MAX, karras_sigmas
 from .nets import unet_preset
 from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice, guide_prob, lognormal_levels
-from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, _n_classes
-from .train import consistency_learner, n_epochs_for, read_checkpoint, _load_strict
+from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, _n_classes, sync_device, _check_image_range
+from .train import consistency_learner, n_epochs_for, read_checkpoint, _load_strict, model_device
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE
 from .metrics import check_images, classifier_features, precision_recall, frechet_distance, edit_accuracy, psnr, ssim
 from .toy_guidance import INTERVAL
@@ -81,6 +81,18 @@ def load_pair(run, # a `ctinv_train` run folder (or its `ckpt/`)
     return pair.eval().requires_grad_(False)
 
 # %% ../nbs/14_guidance.ipynb #8c11a7a0
+def _check_w(w):
+    "One-line `ValueError` for a guidance weight outside the range iGCT trains on (`IGCT_W_RANGE`)."
+    if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]: raise ValueError(f"w must lie in [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] (omega = 1 + w), got {w}")
+
+def _check_classes(labels, n_classes:int, name:str='labels'):
+    "One-line `ValueError` unless every class id lies in [0, n_classes): id `n_classes` is the null class, not one to sample or edit into."
+    labels = torch.as_tensor(labels)
+    if not n_classes or not labels.numel() or labels.device.type == 'meta': return
+    if ((labels < 0) | (labels >= n_classes)).any():
+        raise ValueError(f"{name} must be class ids in [0, {n_classes}) ({n_classes} classes; {n_classes} is the null class), "
+                         f"got values in [{labels.min().item():g}, {labels.max().item():g}]")
+
 def guided_images(method:str, # one of `GUIDED_METHODS`
                   models:dict, # 'igct': an `IGCTPair`; 'edm': the CFG-EDM denoiser; 'guided_cd': its distilled student
                   labels:Tensor, # class of each image
@@ -89,12 +101,14 @@ def guided_images(method:str, # one of `GUIDED_METHODS`
                   seed:int=0)->tuple[Tensor, int]:
     "`(images, nfe)`: guided samples of `method` from latents `T z` drawn from `seed` (the same latents for every method)."
     check_choice(method, GUIDED_METHODS, 'guidance method')
-    if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]: raise ValueError(f"w must lie in [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] (omega = 1 + w), got {w}")
-    g = torch.Generator().manual_seed(seed)
-    z, z2 = torch.randn(len(labels), *shape, generator=g), torch.randn(len(labels), *shape, generator=g)
+    _check_w(w)
+    base = method.removesuffix('_2')
+    model = models['igct'].denoiser if base == 'igct' else models[base if base == 'guided_cd' else 'edm']
+    _check_classes(labels, _n_classes(model))
+    g, dev = torch.Generator().manual_seed(seed), model_device(model)   # drawn on the CPU (the same latents on every device), used on the model's
+    z, z2 = (torch.randn(len(labels), *shape, generator=g).to(dev) for _ in range(2))
     if method.startswith('igct') or method.startswith('guided_cd'):
-        base = method.removesuffix('_2')
-        f = models['igct'].denoiser if base == 'igct' else models['guided_cd']
+        f = model
         x = cm_sample(f, T_MAX*z, labels=labels, w=float(w))
         if method.endswith('_2'): x = cm_sample(f, x + TAU_2[base]*z2, TAU_2[base], labels=labels, w=float(w))
         return x, 1 + method.endswith('_2')
@@ -143,7 +157,7 @@ def guidance_sweep(models:dict, classifier, real:Tensor, # models as in `guided_
         for w in ws:
             t0 = time.perf_counter()
             x, nfe = guided_images(method, models, labels, w, shape, seed)
-            dt = time.perf_counter() - t0
+            sync_device(x); dt = time.perf_counter() - t0
             rows.append(dict(method=method, w=float(w), omega=1 + float(w), nfe=nfe, **guidance_row(x, labels, classifier, real, rf),
                              images_per_s=len(x)/dt))
             if log: log(f"{method:13s} w={w:4.1f}  " + "  ".join(f"{k} {rows[-1][k]:.3f}" for k in ('precision', 'recall', 'fd', 'class_acc', 'saturation')))
@@ -154,6 +168,10 @@ def edit_images(method:str, # 'igct' (2 NFE) or 'ddim_cfg' (Heun inversion of th
                 models:dict, x:Tensor, c_src:Tensor, c_tar:Tensor, w:float)->tuple[Tensor, int]:
     "`(edits, nfe)`: style-preserving class conversion of `x` from `c_src` to `c_tar` at guidance `w`."
     check_choice(method, ('igct', 'ddim_cfg'), 'editing method')
+    _check_w(w); _check_image_range(x, 'edit_images')
+    model = models['igct'].denoiser if method == 'igct' else models['edm']
+    _check_classes(c_src, _n_classes(model), 'c_src'); _check_classes(c_tar, _n_classes(model), 'c_tar')
+    x = x.to(model_device(model))   # the classes follow x in the samplers
     if method == 'igct':
         pair = models['igct']
         return edit(pair.noiser, pair.denoiser, x, c_src, c_tar, w=float(w)), 2
@@ -166,13 +184,15 @@ def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images 
                  ws=(0., 3., 6.), methods=('igct', 'ddim_cfg'))->list[dict]:
     "Per method and w: accuracy of edits into every other class, SSIM / PSNR of edits to their source, and the edit into the own class as a reconstruction."
     K, rows = _n_classes(classifier), []
-    src = x.repeat_interleave(K, 0); cs = y.repeat_interleave(K); ct = torch.arange(K).repeat(len(x))
+    dev = model_device(models['igct' if 'igct' in methods else 'edm'])
+    x, y = x.to(dev), torch.as_tensor(y, device=dev)
+    src = x.repeat_interleave(K, 0); cs = y.repeat_interleave(K); ct = torch.arange(K, device=dev).repeat(len(x))
     off, own = cs != ct, cs == ct
     for method in methods:
         for w in ws:
             t0 = time.perf_counter()
             e, nfe = edit_images(method, models, src, cs, ct, w)
-            dt = time.perf_counter() - t0
+            sync_device(e); dt = time.perf_counter() - t0
             rows.append(dict(method=method, w=float(w), nfe=nfe, edit_acc=edit_accuracy(classifier, e[off], ct[off]),
                              edit_ssim=ssim(e[off], src[off], reduction='mean').item(), edit_psnr=psnr(e[off], src[off], reduction='mean').item(),
                              recon_ssim=ssim(e[own], src[own], reduction='mean').item(), recon_psnr=psnr(e[own], src[own], reduction='mean').item(),
@@ -219,14 +239,14 @@ def edit_demo(models:dict, classifier, x:Tensor, y:Tensor): # models as in `edit
     import ipywidgets as W, matplotlib.pyplot as plt
     K = _n_classes(classifier)
     def show(i=0, target=1, w=3.):
-        src, cs, ct = x[i:i+1], y[i:i+1], torch.tensor([target])
+        src, cs = x[i:i+1], torch.as_tensor(y[i:i+1]); ct = torch.full_like(cs, target)
         fig, axs = plt.subplots(1, 3, figsize=(6, 2.3))
-        axs[0].imshow(src[0, 0], cmap='gray', vmin=-1, vmax=1); axs[0].set_title(f"source ({cs.item()})", fontsize=9)
+        axs[0].imshow(src[0, 0].cpu(), cmap='gray', vmin=-1, vmax=1); axs[0].set_title(f"source ({cs.item()})", fontsize=9)
         for ax, m in zip(axs[1:], ('igct', 'ddim_cfg')):
             e, nfe = edit_images(m, models, src, cs, ct, w)
-            pred = classifier(e).argmax(1).item()
-            ax.imshow(e[0, 0], cmap='gray', vmin=-1, vmax=1)
-            ax.set_title(f"{m} ({nfe} NFE): {pred}, {psnr(e, src).item():.1f} dB", fontsize=8)
+            pred = classifier(e.to(model_device(classifier))).argmax(1).item()
+            ax.imshow(e[0, 0].cpu(), cmap='gray', vmin=-1, vmax=1)
+            ax.set_title(f"{m} ({nfe} NFE): {pred}, {psnr(e, src.to(e.device)).item():.1f} dB", fontsize=8)
         for ax in axs: ax.axis('off')
         plt.show()
     return W.interactive(show, i=W.IntSlider(0, 0, len(x) - 1), target=W.IntSlider(1, 0, K - 1), w=W.FloatSlider(3., min=0., max=12., step=.5))

@@ -4,24 +4,25 @@
 
 # %% ../nbs/10_images.ipynb #d5d476e8
 from __future__ import annotations
-import contextlib, errno, json, math, os, shutil, sys, time
+import contextlib, errno, json, math, os, shutil, signal, sys, time
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 from .pfode import EPS, T_MAX
 from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
-from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder
-from .train import (train_pair, n_epochs_for, read_checkpoint, Checkpointer, atomic_write_text, LineProgress,
+from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock
+from .train import (train_pair, n_epochs_for, read_checkpoint, _load_strict, Checkpointer, atomic_write_text, LineProgress, default_precision,
                          StopOnInterrupt)
 from fastai.callback.core import Callback
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from fastai.distributed import rank_distrib, num_distrib   # after ctinv.train, which imports fastai with its warning silenced
 from .data import DATASETS, get_dls, save_grid
-from .metrics import psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
+from .metrics import IGCT_BATCH, psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
 
 # %% auto #0
-__all__ = ['guidance', 'held_out', 'evaluate_pair', 'QualityCurve', 'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class',
-           'save_figures', 'Interrupted', 'run_train']
+__all__ = ['MIN_FOLDER_IMAGES', 'guidance', 'held_out', 'igct_applies', 'igct_recon', 'evaluate_pair', 'QualityCurve',
+           'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class', 'save_figures', 'Interrupted', 'run_train',
+           'load_run']
 
 # %% ../nbs/10_images.ipynb #d29938de
 def guidance(pair, w:float|None=None):
@@ -40,6 +41,16 @@ def held_out(dls, n:int|None=None, seed:int=0)->tuple[Tensor, Tensor]:
         idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n].sort().values.to(x.device)
         x, y = x[idx], y[idx]
     return x, y
+
+def igct_applies(x:Tensor)->bool:
+    "Whether the 'igct' SSIM convention can score `x`: each batch of `IGCT_BATCH` in order holds >= 7 images of >= 7 x 7."
+    n, (h, w), r = len(x), x.shape[-2:], len(x) % IGCT_BATCH
+    return min(n, h, w) >= 7 and (r == 0 or r >= 7)
+
+def igct_recon(rec:Tensor, x:Tensor)->dict:
+    "Reconstruction SSIM and PSNR in the iGCT code's convention (per batch); the SSIM is None where it does not apply."
+    return dict(recon_ssim_igct=ssim(rec, x, 'mean', convention='igct').item() if igct_applies(x) else None,
+                recon_psnr_igct=psnr(rec, x, 'mean', convention='igct').item())
 
 def _batched(fn, *tensors, bs:int=256)->Tensor:
     return torch.cat([fn(*(t[i:i + bs] for t in tensors)) for i in range(0, len(tensors[0]), bs)])
@@ -64,9 +75,10 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     rec = _batched(lambda a, c: reconstruct(g_, f_, a, labels=c, w=w_rec), x, y, bs=bs)
     s_per_img = (time.time() - t0)/len(x)
     m = dict(recon_psnr=psnr(rec, x, 'mean').item(), recon_ssim=ssim(rec, x, 'mean').item(),
-             recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(), recon_mse=(rec - x).square().mean().item())
+             recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(), recon_mse=(rec - x).square().mean().item(),
+             **igct_recon(rec, x))
     try: m['lpips'], m['lpips_reason'] = lpips_distance(rec, x, lpips_net, reduction='mean').item(), None
-    except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e)
+    except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e).replace(str(Path.home()), '~')   # no machine paths in results
     ne, nd = count_nfe(g_), count_nfe(f_)
     reconstruct(ne, nd, x[:2], labels=y[:2], w=w_rec)
     m.update(nfe_encode=ne.nfe, nfe_decode=nd.nfe, recon_s_per_128=128*s_per_img, n_eval=len(x))
@@ -166,7 +178,8 @@ def save_figures(pair, dls, out, # the pair, its loaders, the run folder
 
 # %% ../nbs/10_images.ipynb #37b7ba4d
 class Interrupted(Exception):
-    "A run stopped by Ctrl-C after a complete step; the message says how to continue it."
+    "A run stopped by Ctrl-C or SIGTERM after a complete step; the message says how to continue it, `code` is the exit status 128 + signal."
+    def __init__(self, msg:str, code:int=130): super().__init__(msg); self.code = code
 
 def _resume_config(resume, out:Path)->tuple[Path, dict]:
     "The checkpoint folder of the run to resume (`True`: `out`), verified, and its stored config."
@@ -180,16 +193,32 @@ def _resume_config(resume, out:Path)->tuple[Path, dict]:
 
 def _merge_resumed(conf:dict, given:dict, ck:Path)->dict:
     "Options of a resumed run: those given, else the checkpoint's; data, preset and method must agree with it."
+    same = lambda a, b: str(a) == str(b) or (Path(str(a)).is_dir() and Path(str(a)).resolve() == Path(str(b)).resolve())
     for k in ('data', 'preset', 'method'):
-        if given[k] is not None and str(given[k]) != str(conf[k]):
-            raise ValueError(f"resume: the checkpoint in {ck} was trained with {k} {conf[k]!r}, not {given[k]!r}; "
-                             f"resume with {k} {conf[k]} or start a new run in another out folder")
+        if given[k] is not None and not same(given[k], conf[k]):
+            raise ValueError(f"resume: the checkpoint in {ck} was trained with {k} {conf[k]!r}, not {given[k]!r} (its method is "
+                             f"{conf['method']!r}, its data {conf['data']!r}); resume with {k} {conf[k]} or start a new run in another out folder")
     return {k: (conf.get(k) if v is None else v) for k, v in given.items()}
 
+MIN_FOLDER_IMAGES = 10   # the smallest folder that holds out the 2 images the evaluation needs: round(0.15 N) >= 2
+
 def _check_data(dls, n_eval):
-    K, nv = dls.meta.n_classes, len(dls.valid.dataset)
+    K, nv, nt = dls.meta.n_classes, len(dls.valid.dataset), len(dls.train.dataset)
+    if nv < 2 or nt < 2: raise ValueError(f"the data set is too small to hold images out: {nt} training and {nv} held-out images (at least 2 of each); "
+                                          f"a folder needs at least {MIN_FOLDER_IMAGES} images (15% are held out), or train/ and valid/ subfolders")
     if K < 2: raise ValueError(f"the data set has {K} class: a class-conditional pair and class conversion need at least 2 (one subfolder per class)")
     if n_eval is not None and n_eval > nv: raise ValueError(f"n_eval {n_eval} is more than the {nv} held-out images")
+
+def _check_device(device):
+    "Refuse, in one line, a device this machine lacks."
+    if device is None: return
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from None
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: no CUDA GPU is available to this process (torch {torch.__version__}); use --device cpu")
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
 
 def _clear_run(out:Path):
     "Remove the files of an earlier run (and only those) from `out`: what `force` replaces."
@@ -216,6 +245,7 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
               curve_every:int|None=None, # every this many steps, a `QualityCurve` point on 256 held-out images (curve.json)
               threads:int|None=None, # torch threads (None or 0: `auto_threads`)
               device=None, # default: fastai's default device
+              precision:str|None=None, # 'fp32', 'bf16' or 'fp16' (CUDA); None: bf16 on a GPU that supports it, else fp32
               quiet:bool|None=True, # no progress output (None: bars in a terminal, lines otherwise)
               log=None, # callable taking a line (the summary and progress lines); None: silent
               threads_why:str|None=None, # how `threads` was chosen, for the summary
@@ -224,54 +254,60 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
     t0, out = time.time(), Path(out)
     check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs, curve_every)
     check_run_folder(out, resume, force)
-    given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train, image_size=image_size)
-    conf = ck = None
-    if resume: ck, conf = _resume_config(resume, out); given = _merge_resumed(conf, given, ck)
-    if ck is not None and num_distrib() > 1 and ck.resolve() != (out/'ckpt').resolve():
-        raise ValueError("under torchrun, resume in place: give resume without a folder and out the run folder")
-    data, seed = given['data'] or 'digits', given['seed'] or 0
-    if data not in DATASETS and not Path(data).is_dir():
-        raise ValueError(f"unknown data set {str(data)!r}: use one of {list(DATASETS)} or the path of a folder of class subfolders")
-    preset = given['preset'] or (data if data in TRAIN_PRESETS else 'mnist')
-    method = given['method'] or DEFAULT_METHOD
-    check_train_options(preset, method, edit_w=edit_w)
-    p = TRAIN_PRESETS[preset]
-    bs, lr = given['bs'] or p['bs'], given['lr'] or p['lr']
-    n_threads = threads or auto_threads(preset, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
-    torch.set_num_threads(n_threads)
-    if device is None and num_distrib() > 1 and torch.cuda.is_available():   # one GPU per process under torchrun
-        device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank_distrib())))
-    dls = get_dls(data, bs=bs, seed=seed, n_train=given['n_train'], root=root, device=device, size=given['image_size'])
-    _check_data(dls, n_eval)
-    if resume and epochs is None and steps is None: epochs = conf.get('epochs')   # the length it was started with
-    n_epoch = n_epochs_for(dls, preset, steps, epochs)
-    main = rank_distrib() == 0
-    config = dict(data=str(data), preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=given['n_train'], image_size=given['image_size'],
-                  epochs=n_epoch, n_classes=dls.meta.n_classes, channels=dls.meta.channels, resolution=dls.meta.resolution)
-    if log and main:
-        n_steps = n_epoch*len(dls.train)
-        log(f"ctinv_train: {method} on {data} ({len(dls.train.dataset)} train / {len(dls.valid.dataset)} held out, "
-            f"{dls.meta.n_classes} classes, {dls.meta.channels}x{dls.meta.resolution}x{dls.meta.resolution})\n"
-            f"  preset {preset}: UNet '{p['net']}' x2, batch {bs}, lr {lr:g}, {n_steps} steps ({n_epoch} epochs), "
-            f"EMA half-life {p['ema_half_life_img']:,} images, seed {seed}\n"
-            f"  {n_threads} torch thread{'s'*(n_threads > 1)} ({threads_why or ('given' if threads else 'auto')}), {max(1, num_distrib())} process(es), device {dls.device}\n"
-            f"  run folder {out}: ckpt/, samples.png, recon.png, edit.png, metrics.json"
-            + (f"\n  resuming from {ck} (step {read_checkpoint(ck)[0]['step']})" if ck is not None else ""))
-    if main:
-        if force and not resume: _clear_run(out)
-        out.mkdir(parents=True, exist_ok=True)
-        if ck is not None and ck.resolve() != (out/'ckpt').resolve(): shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
-    cbs = [StopOnInterrupt()] + ([LineProgress(log=log)] if log and quiet is None and not sys.stderr.isatty() else [])
-    if curve_every and main: cbs.append(QualityCurve(*held_out(dls, 256, seed), curve_every, out/'curve.json', seed))
-    learn = train_pair(dls, method, preset, epochs=n_epoch, lr=lr, seed=seed, ckpt_dir=out/'ckpt', resume=bool(resume),
-                       config=config, quiet=quiet if quiet is not None else not sys.stderr.isatty(), cbs=cbs)
-    if getattr(learn, 'interrupted', False):
-        last = read_checkpoint(out/'ckpt')[0]['step'] if (out/'ckpt'/'checkpoint.json').exists() else 0
-        raise Interrupted(f"interrupted at step {int(learn.train_iter)}; the checkpoint at step {last} is kept; "
-                          f"continue with `ctinv_train --resume --out {out}`")
-    if not main: return {}
-    n_procs = max(1, num_distrib())
-    with _single_process(): return _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, classifier_epochs, n_procs)
+    _check_device(device)
+    with RunLock(out) if rank_distrib() == 0 else contextlib.nullcontext():   # one writer per run folder
+        given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train, image_size=image_size)
+        conf = ck = None
+        if resume: ck, conf = _resume_config(resume, out); given = _merge_resumed(conf, given, ck)
+        if ck is not None and num_distrib() > 1 and ck.resolve() != (out/'ckpt').resolve():
+            raise ValueError("under torchrun, resume in place: give resume without a folder and out the run folder")
+        data, seed = given['data'] or 'digits', given['seed'] or 0
+        if data not in DATASETS and not Path(data).is_dir():
+            raise ValueError(f"unknown data set {str(data)!r}: use one of {list(DATASETS)} or the path of a folder of class subfolders")
+        preset = given['preset'] or (data if data in TRAIN_PRESETS else 'mnist')
+        method = given['method'] or DEFAULT_METHOD
+        check_train_options(preset, method, edit_w=edit_w)
+        p = TRAIN_PRESETS[preset]
+        bs, lr = given['bs'] or p['bs'], given['lr'] or p['lr']
+        n_threads = threads or auto_threads(preset, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
+        torch.set_num_threads(n_threads)
+        if device is None and num_distrib() > 1 and torch.cuda.is_available():   # one GPU per process under torchrun
+            device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank_distrib())))
+        dls = get_dls(data, bs=bs, seed=seed, n_train=given['n_train'], root=root, device=device, size=given['image_size'])
+        _check_data(dls, n_eval)
+        if resume and epochs is None and steps is None: epochs = conf.get('epochs')   # the length it was started with
+        n_epoch = n_epochs_for(dls, preset, steps, epochs)
+        main = rank_distrib() == 0
+        config = dict(data=str(data), preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=given['n_train'], image_size=given['image_size'],
+                      epochs=n_epoch, n_classes=dls.meta.n_classes, channels=dls.meta.channels, resolution=dls.meta.resolution,
+                  precision=precision or default_precision(dls.device))
+        if log and main:
+            n_steps = n_epoch*len(dls.train)
+            log(f"ctinv_train: {method} on {data} ({len(dls.train.dataset)} train / {len(dls.valid.dataset)} held out, "
+                f"{dls.meta.n_classes} classes, {dls.meta.channels}x{dls.meta.resolution}x{dls.meta.resolution})\n"
+                f"  preset {preset}: UNet '{p['net']}' x2, batch {bs}, lr {lr:g}, {n_steps} steps ({n_epoch} epochs), "
+                f"EMA half-life {p['ema_half_life_img']:,} images, seed {seed}\n"
+                f"  {n_threads} torch thread{'s'*(n_threads > 1)} ({threads_why or ('given' if threads else 'auto')}), {max(1, num_distrib())} process(es), device {dls.device}\n"
+                f"  run folder {out}: ckpt/, samples.png, recon.png, edit.png, metrics.json"
+                + (f"\n  resuming from {ck} (step {read_checkpoint(ck)[0]['step']})" if ck is not None else ""))
+        if main:
+            if force and not resume: _clear_run(out)
+            out.mkdir(parents=True, exist_ok=True)
+            if ck is not None and ck.resolve() != (out/'ckpt').resolve(): shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
+        cbs = [StopOnInterrupt()] + ([LineProgress(log=log)] if log and quiet is None and not sys.stderr.isatty() else [])
+        if curve_every and main: cbs.append(QualityCurve(*held_out(dls, 256, seed), curve_every, out/'curve.json', seed))
+        learn = train_pair(dls, method, preset, epochs=n_epoch, lr=lr, seed=seed, ckpt_dir=out/'ckpt', resume=bool(resume), precision=precision,
+                           config=config, quiet=quiet if quiet is not None else not sys.stderr.isatty(), cbs=cbs)
+        if getattr(learn, 'interrupted', False):
+            sig = signal.Signals(getattr(learn, 'interrupt_signal', None) or signal.SIGINT)
+            if not (out/'ckpt'/'checkpoint.json').exists():
+                raise Interrupted(f"interrupted at step {int(learn.train_iter)} ({sig.name}) before the first checkpoint (end of epoch 1): "
+                                  f"nothing to resume; start again with `ctinv_train --force --out {out}`", 128 + sig.value)
+            raise Interrupted(f"interrupted at step {int(learn.train_iter)} ({sig.name}); the checkpoint at step {read_checkpoint(out/'ckpt')[0]['step']} "
+                              f"is kept; continue with `ctinv_train --resume --out {out}`", 128 + sig.value)
+        if not main: return {}
+        n_procs = max(1, num_distrib())
+        with _single_process(): return _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, classifier_epochs, n_procs)
 
 @contextlib.contextmanager
 def _single_process():
@@ -296,3 +332,13 @@ def _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, cla
              torch_threads=torch.get_num_threads(), n_procs=n_procs, config=config)
     atomic_write_text(out/'metrics.json', json.dumps(m, indent=2))
     return m
+
+# %% ../nbs/10_images.ipynb #185f6a51
+def load_run(run, # a run folder written by `run_train` (its checkpoint is in run/ckpt)
+            )->tuple[nn.Module, dict]:
+    "The EMA noiser + denoiser pair of a run, in eval mode, and the run's config (data, preset, method, n_classes, channels, resolution)."
+    meta, w, _ = read_checkpoint(Path(run)/'ckpt')
+    c = meta['config']
+    pair = make_pair(c['method'], TRAIN_PRESETS[c['preset']]['net'], c['n_classes'], c['channels'], c['resolution'])
+    _load_strict(pair, {k[len('ema_model.'):]: v for k, v in w.items() if k.startswith('ema_model.')}, 'EMA pair')
+    return pair.eval(), c

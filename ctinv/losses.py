@@ -4,20 +4,21 @@
 
 # %% ../nbs/02_losses.ipynb #67dce182
 from __future__ import annotations
-import math
+import math, itertools
 from contextlib import contextmanager
 from functools import partial
 import torch, torch.nn as nn
 from torch import Tensor
-from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast, ConsistencyModel, Noiser
+from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast, ConsistencyModel, Noiser, exact_denoiser
 from .nets import unet_preset
 
 # %% auto #0
-__all__ = ['METHODS', 'DEFAULT_METHOD', 'loss_on', 'shared_dropout', 'huber_c', 'pseudo_huber', 'squared_l2', 'l1_distance',
-           'get_distance', 'stage_at', 'ict_n_levels', 'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r',
-           'guide_prob', 'lognormal_levels', 'sample_level_pairs', 'pair_weight', 'check_batch', 'BaseLoss', 'DSMLoss',
-           'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'IGCTPair', 'IGCTLoss', 'CTInvPair', 'CTInvLoss',
-           'check_choice', 'make_pair', 'make_loss', 'GuidedCDLoss']
+__all__ = ['IGCT_SCHEDULES', 'IGCT_TARGETS', 'METHODS', 'DEFAULT_METHOD', 'loss_on', 'shared_dropout', 'huber_c', 'pseudo_huber',
+           'squared_l2', 'l1_distance', 'get_distance', 'stage_at', 'ict_n_levels', 'cm_n_levels_and_mu',
+           'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels', 'sample_level_pairs', 'pair_weight',
+           'batch_ode_step', 'check_choice', 'check_batch', 'on_device_of', 'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss',
+           'CDLoss', 'CTInversionLoss', 'IGCTPair', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'make_pair', 'make_loss',
+           'GuidedCDLoss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -176,7 +177,20 @@ def pair_weight(kind:str, # 'inv_gap': 1/(t_hi - t_lo) (iCT, ECT); 'gap': (sd/T)
     if kind == "one": return torch.ones_like(gap)
     raise ValueError(f"weighting must be 'inv_gap', 'gap' or 'one', got {kind!r}")
 
+def batch_ode_step(x:Tensor, # states at level `t`, `(B, ...)`
+                   t:Tensor, s:Tensor, # from level `t` to level `s`, each `(B,)`
+                   ref:Tensor, # the reference batch of clean images `(K, ...)`: a point mixture
+                   ref_labels:Tensor|None=None, labels:Tensor|None=None, # with both: each state's posterior over its own class
+                  )->tuple[Tensor, Tensor]:
+    "One Euler step of the reference batch's PF-ODE, $x + (s - t)(x - \\hat D(x, t))/t$, and $\\hat D(x, t)$, the batch's posterior mean (Stable Target Field)."
+    d = exact_denoiser(x.float(), t.float(), ref.float(), comp_labels=ref_labels, labels=labels).to(x.dtype)
+    return x + bcast(s - t, x)*(x - d)/bcast(t, x), d
+
 # %% ../nbs/02_losses.ipynb #2a17bd09
+def check_choice(value, choices, what:str):
+    "Raise a one-line ValueError unless `value` is one of `choices`."
+    if value not in choices: raise ValueError(f"unknown {what} {value!r}: choose one of {list(choices)}")
+
 def check_batch(x0:Tensor, labels:Tensor|None=None, n_classes:int|None=None):
     "Raise a `ValueError` for a clean batch or labels a loss cannot use."
     if not isinstance(x0, Tensor) or not x0.is_floating_point() or x0.ndim < 1 or x0.shape[0] == 0:
@@ -188,6 +202,12 @@ def check_batch(x0:Tensor, labels:Tensor|None=None, n_classes:int|None=None):
     if ((labels < 0) | (labels >= hi)).any():
         raise ValueError(f"labels must be class ids in [0, {n_classes if n_classes is not None else 'n_classes'}), "
                          f"got values in [{int(labels.min())}, {int(labels.max())}]")
+
+def on_device_of(module, like:Tensor):
+    "`module` moved to `like`'s device when its first parameter or buffer is elsewhere: a teacher a loss holds, which fastai does not move."
+    if not isinstance(module, nn.Module): return module
+    t = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return module if t is None or t.device == like.device else module.to(like.device)
 
 def _uses_dropout(net)->bool:
     "Whether `net` draws dropout masks in its current mode (`nn.Dropout` modules, or a float `dropout` attribute > 0)."
@@ -266,9 +286,11 @@ class CTLoss(BaseLoss):
                  p_mean:float=-1.1, p_std:float=2., # iCT's lognormal index distribution
                  weighting:str|None=None, # 'inv_gap' (iCT) | 'one' (CT) | 'gap'
                  distance="pseudo_huber", c:float|None=None,
+                 target:str='single', # 'single': the pair's own x0; 'batch': one Euler step of the batch's PF-ODE (Stable Target Field)
                  eps:float=EPS, T:float=T_MAX, rho:float=RHO, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
-        self.ema_teacher, self.n_levels, self.mu0, self.cm_variant = ema_teacher, n_levels, mu0, cm_variant
+        check_choice(target, ('single', 'batch'), 'target')
+        self.ema_teacher, self.n_levels, self.mu0, self.cm_variant, self.target = ema_teacher, n_levels, mu0, cm_variant, target
         self.s0, self.s1 = s0 or (2 if ema_teacher else 10), s1 or (150 if ema_teacher else 1280)
         self.p_mean, self.p_std, self.eps, self.T, self.rho = p_mean, p_std, eps, T, rho
         self.weighting = weighting or ("one" if ema_teacher else "inv_gap")
@@ -297,8 +319,10 @@ class CTLoss(BaseLoss):
         if self.ema_teacher and teacher is None: raise ValueError("CTLoss(ema_teacher=True) needs the EMA teacher copy: pass teacher=")
         lo, hi = sample_level_pairs(x0.shape[0], x0, *self.levels(step), generator=self.generator)
         z = _randn(x0, self.generator)
-        target = self._target(model if teacher is None else teacher, x0, *_xb(x0 + bcast(lo, x0)*z, lo, labels))
-        return _xb(x0 + bcast(hi, x0)*z, hi, labels), (target, pair_weight(self.weighting, lo, hi))
+        x_hi = x0 + bcast(hi, x0)*z
+        x_lo = x0 + bcast(lo, x0)*z if self.target == 'single' else batch_ode_step(x_hi, hi, lo, x0, labels, labels)[0]
+        target = self._target(model if teacher is None else teacher, x0, *_xb(x_lo, lo, labels))
+        return _xb(x_hi, hi, labels), (target, pair_weight(self.weighting, lo, hi))
 
 # %% ../nbs/02_losses.ipynb #8072899f
 class ECTLoss(BaseLoss):
@@ -366,6 +390,7 @@ class CDLoss(BaseLoss):
     def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
         "`xb = (x0 + t_{n+1} z, t_{n+1}[, labels])`, `yb = (sg f(x_hat_n, t_n), lambda)`."
         check_batch(x0, labels, self.n_classes)
+        self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         if self.ema_teacher and teacher is None: raise ValueError("CDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         lo, hi = sample_level_pairs(x0.shape[0], x0, self.sigmas, self.probs, generator=self.generator)
         x_hi = x0 + bcast(hi, x0)*_randn(x0, self.generator)
@@ -386,9 +411,11 @@ class CTInversionLoss(BaseLoss):
                  weighting:str="gap", # 'gap': (sd/T)(t_hi - t_lo) | 'inv_gap': 1/(t_hi - t_lo) | 'one'
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, rho:float=RHO, sigma_data:float=SIGMA_DATA,
+                 target:str='single', # 'single': the pair's own x0; 'batch': one Euler step of the batch's PF-ODE (Stable Target Field)
                  n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
         if not 0 <= first_share <= 1: raise ValueError(f"first_share must be in [0, 1], got {first_share}")
+        check_choice(target, ('single', 'batch'), 'target'); self.target = target
         pair_weight(weighting, torch.zeros(1), torch.ones(1))
         self.continuous, self.n_levels, self.s0, self.s1, self.first_share = continuous, n_levels, s0, s1, first_share
         self.stage_steps, self.n_stages, self.p_mean, self.p_std, self.weighting = stage_steps, n_stages, p_mean, p_std, weighting
@@ -414,8 +441,10 @@ class CTInversionLoss(BaseLoss):
         check_batch(x0, labels, self.n_classes)
         lo, hi = self.pairs(x0, step)
         z = _randn(x0, self.generator)
-        target = self._target(model if teacher is None else teacher, x0, *_xb(x0 + bcast(hi, x0)*z, hi, labels))
-        return _xb(x0 + bcast(lo, x0)*z, lo, labels), (target, pair_weight(self.weighting, lo, hi, self.sigma_data, self.T))
+        x_lo = x0 + bcast(lo, x0)*z
+        x_hi = x0 + bcast(hi, x0)*z if self.target == 'single' else batch_ode_step(x_lo, lo, hi, x0, labels, labels)[0]
+        target = self._target(model if teacher is None else teacher, x0, *_xb(x_hi, hi, labels))
+        return _xb(x_lo, lo, labels), (target, pair_weight(self.weighting, lo, hi, self.sigma_data, self.T))
 
 # %% ../nbs/02_losses.ipynb #e5f4b0aa
 class IGCTPair(nn.Module):
@@ -427,13 +456,20 @@ class IGCTPair(nn.Module):
         self.noiser, self.denoiser, self.eps = noiser, denoiser, eps
         self.T = T if T is not None else getattr(noiser, "T", T_MAX)
 
-    def forward(self, x_t, t, labels, w, x_in, t_in, x_eps=None)->tuple:
-        "`(f(x_t, t|c, w), g(x_in, t_in|c), f(g(x_eps, eps|c), T|c, 0) or None)`; the noiser runs first (see `IGCTLoss.batch`)."
+    def forward(self, x_t, t, labels, w, x_in, t_in, x_eps=None,
+                x_cyc=None, # decoded images f(z, T|c) of the noise-side cycle: the noiser encodes them
+                z_rec=None, # a latent computed without gradient: decode it instead of encoding `x_eps`
+               )->tuple:
+        "`(f(x_t, t|c, w), g(x_in, t_in|c), f(g(x_eps, eps|c), T|c, 0) or an empty tensor[, g(x_cyc, eps|c)])`; the noiser runs first (see `IGCTLoss.batch`)."
         g = self.noiser(x_in, t_in, labels)
         f = self.denoiser(x_t, t, labels, w)
-        if x_eps is None: return f, g, None
-        z_T = self.noiser(x_eps, self.eps, labels)
-        return f, g, self.denoiser(z_T, self.T, labels, None if w is None else torch.zeros_like(w))
+        cyc = () if x_cyc is None else (self.noiser(x_cyc, self.eps, labels),)
+        if x_eps is None and z_rec is None: return (f, g, x_t.new_zeros(0), *cyc)   # tensors only: fastai's MixedPrecision converts every element
+        z_T = self.noiser(x_eps, self.eps, labels) if z_rec is None else z_rec
+        return (f, g, self.denoiser(z_T, self.T, labels, None if w is None else torch.zeros_like(w)), *cyc)
+
+IGCT_SCHEDULES = ('doubling', 'tune')
+IGCT_TARGETS = ('single', 'batch')
 
 class IGCTLoss(BaseLoss):
     "The iGCT step: guided CT for the denoiser, inverse CT for the noiser, and the reconstruction term."
@@ -442,17 +478,31 @@ class IGCTLoss(BaseLoss):
                  w_min:float=0., w_max:float=14., # guidance weight w ~ U[w_min, w_max] (omega = 1 + w)
                  t_low:float=11., t_high:float=14.3, guide_power:float=2., p_max:float=.9, # the gate p_g(t)
                  p_mean:float=-1.1, p_std:float=2., k:float=8., b:float=1., q:float=2., # level pairs
+                 schedule:str='doubling', # 'doubling': gap t/q^stage, a new stage every stage_steps; 'tune': denoising, then one small gap
+                 tune_start:float=.3, q_tune:float=256., # 'tune': share of the run at r = 0, then r = t(1 - n(t)/q_tune)
+                 target:str='single', # 'single': the ODE step with the pair's own x0; 'batch': with the batch's posterior mean
+                 lam_cyc:float=0., # weight of the noise-side cycle d(g(sg f(z, T)), z) (0: off)
+                 rec_grad:str='both', # the reconstruction's gradient: 'both' networks, or the 'denoiser' only
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, sigma_data:float=SIGMA_DATA, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
         if recon_every < 1: raise ValueError(f"recon_every must be >= 1, got {recon_every}")
+        check_choice(schedule, IGCT_SCHEDULES, 'schedule'); check_choice(target, IGCT_TARGETS, 'target')
+        check_choice(rec_grad, ('both', 'denoiser'), 'rec_grad')
+        if not 0 <= tune_start <= 1: raise ValueError(f"tune_start is a share of the run in [0, 1], got {tune_start}")
+        if q_tune <= 1: raise ValueError(f"q_tune must be > 1 (the gap is t n(t)/q_tune), got {q_tune}")
+        if lam_cyc < 0: raise ValueError(f"lam_cyc must be >= 0, got {lam_cyc}")
         self.stage_steps, self.n_stages, self.recon_every, self.lam_rec = stage_steps, n_stages, recon_every, lam_rec
         self.w_min, self.w_max, self.gate = w_min, w_max, dict(t_low=t_low, t_high=t_high, power=guide_power, p_max=p_max)
         self.p_mean, self.p_std, self.ect_kw = p_mean, p_std, dict(k=k, b=b, q=q)
+        self.schedule, self.tune_start, self.q_tune, self.target, self.lam_cyc, self.rec_grad = schedule, tune_start, q_tune, target, lam_cyc, rec_grad
         self.eps, self.T, self.sigma_data = eps, T, sigma_data
 
     def stage_at(self, step:int)->int:
-        "The stage at `step`."
+        "The stage at `step` ('tune': 0, then 1 from `tune_start` of the run on)."
+        if self.schedule == 'tune':
+            _need_total(self.total_steps, "IGCTLoss(schedule='tune')")
+            return int(step >= self.tune_start*self.total_steps)
         return stage_at(step, self.stage_steps, self.total_steps, self.n_stages, "IGCTLoss")
 
     @staticmethod
@@ -463,12 +513,19 @@ class IGCTLoss(BaseLoss):
         return y + t*z, y + r*z + m*(r - t)*(1 + w)*(x_src - x_tar)/t, y
 
     def _pairs(self, x0, stage):
+        kw = {**self.ect_kw, **({'q': self.q_tune} if self.schedule == 'tune' else {})}
         return sample_level_pairs(x0.shape[0], x0, stage=stage, offset=0, p_mean=self.p_mean, p_std=self.p_std,
-                                  T=self.T, generator=self.generator, **self.ect_kw)
+                                  T=self.T, generator=self.generator, **kw)
+
+    def _stf(self, x0, labels, x_t, t, r, x_r, y, m):
+        "'batch' targets: for the unguided pairs, x_r (and y where r = 0) from the batch's PF-ODE instead of the pair's x0."
+        x_step, d = batch_ode_step(x_t, t, r.clamp(min=self.eps), x0, labels, labels)
+        keep = bcast(m, x0) > 0
+        return torch.where(keep, x_r, x_step), torch.where(keep, y, d)
 
     def batch(self, model:IGCTPair, x0:Tensor, labels=None, step:int=0, teacher=None,
               x_src:Tensor|None=None): # partner images; default a random permutation of the batch
-        "Draw both pairs, the guidance and the gate; build the two stop-gradient targets."
+        "Draw both pairs, the guidance and the gate; build the stop-gradient targets (and the cycle's decoded images)."
         check_batch(x0, labels, self.n_classes)
         if not (hasattr(model, "noiser") and hasattr(model, "denoiser")): raise TypeError("IGCTLoss needs an IGCTPair(noiser, denoiser) model")
         B, gen, stage = x0.shape[0], self.generator, self.stage_at(step)
@@ -479,30 +536,39 @@ class IGCTLoss(BaseLoss):
         w = self.w_min + (self.w_max - self.w_min)*_rand(B, x0, gen)
         m = (_rand(B, x0, gen) < guide_prob(t, **self.gate)).to(x0.dtype)
         x_t, x_r, y = self.guided_pair(x0, x_src, t, r, w, m, _randn(x0, gen))
+        if self.target == 'batch': x_r, y = self._stf(x0, labels, x_t, t, r, x_r, y, m)
         # (b) swapped pair for the noiser
         r2, t2 = self._pairs(x0, stage)
         t_in, t_tgt = r2.clamp(min=self.eps), t2.clamp(min=self.eps)
         z2 = _randn(x0, gen)
-        # (c) reconstruction input, on every recon_every-th step
+        x_in = x0 + bcast(t_in, x0)*z2
+        x_tgt = x0 + bcast(t_tgt, x0)*z2 if self.target == 'single' else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0]
+        # (c) reconstruction input, on every recon_every-th step; (d) the cycle's latents
         x_eps = x0 + self.eps*_randn(x0, gen) if step % self.recon_every == 0 else None
+        z_cyc = self.T*_randn(x0, gen) if self.lam_cyc > 0 else None
         net = model if teacher is None else teacher
         with shared_dropout(x0):   # in the order of the online passes: noiser, then denoiser (only where r > 0)
-            g_tgt = net.noiser(x0 + bcast(t_tgt, x0)*z2, t_tgt, labels)
+            g_tgt = net.noiser(x_tgt, t_tgt, labels)
             f_tgt = self._target_where(net.denoiser, x_r, r, y, labels, w, nan_to_num=True)
-        xb = (x_t, t, labels, w, x0 + bcast(t_in, x0)*z2, t_in, x_eps)
-        return xb, (f_tgt, 1/(t - r), g_tgt, pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T), x_eps)
+            x_cyc = None if z_cyc is None else net.denoiser(z_cyc, torch.full_like(t, self.T), labels, torch.zeros_like(w))
+            z_rec = None if x_eps is None or self.rec_grad == 'both' else net.noiser(x_eps, torch.full_like(t, self.eps), labels)
+        xb = (x_t, t, labels, w, x_in, t_in, x_eps if z_rec is None else None, x_cyc, z_rec)
+        return xb, (f_tgt, 1/(t - r), g_tgt, pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T), x_eps, z_cyc)
 
-    def terms(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt, x_eps=None)->dict:
-        "Per-sample `gen`, `inv` and weighted `rec` terms (`rec` is None off the reconstruction steps)."
-        f_pred, g_pred, rec = preds
+    def terms(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt, x_eps=None, z_cyc=None)->dict:
+        "Per-sample `gen`, `inv`, weighted `rec` and `cyc` terms (`rec` is None off the reconstruction steps, `cyc` without the cycle)."
+        f_pred, g_pred, rec, *cyc = preds
+        if rec is not None and rec.numel() == 0: rec = None      # the forward's empty tensor: no reconstruction this step
         if (rec is None) != (x_eps is None): raise ValueError("the reconstruction prediction and its target x_eps must come together")
+        if bool(cyc) != (z_cyc is not None): raise ValueError("the cycle's prediction and its latents z_cyc must come together")
         return dict(gen=f_wt*self.distance(f_pred, f_tgt), inv=g_wt*self.distance(g_pred, g_tgt),
-                    rec=None if rec is None else self.lam_rec*self.distance(rec, x_eps))
+                    rec=None if rec is None else self.lam_rec*self.distance(rec, x_eps),
+                    cyc=self.lam_cyc*self.distance(cyc[0]/self.T, z_cyc/self.T) if cyc else None)   # in units of the prior's std
 
     def __call__(self, preds:tuple, *yb)->Tensor:
-        "$\\frac1B\\sum_b [\\mathcal L_{inv} + \\mathcal L_{gen} + \\lambda_{rec}\\mathcal L_{rec}]$."
+        "$\\frac1B\\sum_b [\\mathcal L_{inv} + \\mathcal L_{gen} + \\lambda_{rec}\\mathcal L_{rec} + \\lambda_{cyc}\\mathcal L_{cyc}]$."
         d = self.terms(preds, *yb)
-        return (d["gen"] + d["inv"] + (0 if d["rec"] is None else d["rec"])).mean()
+        return (d["gen"] + d["inv"] + sum(d[k] for k in ("rec", "cyc") if d[k] is not None)).mean()
 
 # %% ../nbs/02_losses.ipynb #c6828725
 class CTInvPair(nn.Module):
@@ -540,10 +606,6 @@ class CTInvLoss:
 # %% ../nbs/02_losses.ipynb #89b768cc
 METHODS = ('igct', 'ctinv')   # iGCT's one-stage pair; CT + CT Inversion trained apart
 DEFAULT_METHOD = 'igct'
-
-def check_choice(value, choices, what:str):
-    "Raise a one-line ValueError unless `value` is one of `choices`."
-    if value not in choices: raise ValueError(f"unknown {what} {value!r}: choose one of {list(choices)}")
 
 def make_pair(method:str=DEFAULT_METHOD, # 'igct' or 'ctinv'
               net:str='tiny', # a `ctinv.nets.PRESETS` name, for both networks
@@ -606,6 +668,7 @@ class GuidedCDLoss(CDLoss):
     def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
         "`xb = (x0 + t_{n+1} z, t_{n+1}, labels, w)`, `yb = (sg f(x_hat_n, t_n | c, w), lambda)`."
         check_batch(x0, labels, self.n_classes)
+        self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         if labels is None: raise ValueError("guided CD needs class labels: the teacher is class-conditional")
         if self.ema_teacher and teacher is None: raise ValueError("GuidedCDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         B = x0.shape[0]

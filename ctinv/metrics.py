@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from scipy import stats
+from skimage.metrics import structural_similarity as skimage_ssim, peak_signal_noise_ratio as skimage_psnr
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 from torchmetrics.image.fid import FrechetInceptionDistance
 import warnings
@@ -19,11 +20,12 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script at import, 
     import fastai.callback.all  # adds Learner.fit_one_cycle, no_bar, no_logging
 
 # %% auto #0
-__all__ = ['RANGE_TOL', 'LPIPS_BACKBONES', 'FID_INCEPTION_WEIGHTS', 'check_images', 'psnr', 'ssim_window', 'ssim',
-           'ssim_torchmetrics', 'torch_checkpoints', 'lpips_backbone_file', 'lpips_model', 'lpips_distance',
-           'Classifier', 'train_classifier', 'classifier_features', 'edit_accuracy', 'frechet_distance',
-           'ClassifierFeatures', 'precision_recall', 'classifier_metrics', 'recon_metrics', 'inception_weights',
-           'inception_metrics', 'w1', 'ks_normal', 'latent_stats']
+__all__ = ['RANGE_TOL', 'IGCT_BATCH', 'LPIPS_BACKBONES', 'FID_INCEPTION_WEIGHTS', 'check_images', 'check_choice_metric',
+           'igct_batches', 'psnr', 'ssim_window', 'ssim', 'ssim_torchmetrics', 'torch_checkpoints',
+           'lpips_backbone_file', 'lpips_model', 'lpips_distance', 'Classifier', 'train_classifier',
+           'classifier_features', 'edit_accuracy', 'frechet_distance', 'ClassifierFeatures', 'precision_recall',
+           'classifier_metrics', 'recon_metrics', 'inception_weights', 'inception_metrics', 'w1', 'ks_normal',
+           'latent_stats']
 
 # %% ../nbs/08_metrics.ipynb #083ad85d
 RANGE_TOL = 1e-3  # how far outside [-1, 1] an image value may lie (round-off), before it is refused
@@ -61,12 +63,28 @@ def _reduce(v:Tensor, reduction:str)->Tensor:
     return v.mean() if reduction == 'mean' else v
 
 # %% ../nbs/08_metrics.ipynb #1691168b
+IGCT_BATCH = 128   # the iGCT evaluation code's batch: its SSIM and PSNR are per batch, then averaged over batches
+
+def check_choice_metric(value, choices, what:str):
+    if value not in choices: raise ValueError(f"unknown {what} {value!r}: choose one of {list(choices)}")
+
+def igct_batches(x:Tensor, y:Tensor, # images and references in [-1, 1], (N, C, H, W)
+                 fn, # fn(a, b) -> float on NHWC float64 numpy batches
+                 bs:int=IGCT_BATCH)->Tensor:
+    "`fn` on consecutive batches of `bs` images (the last one shorter), as NHWC float64 arrays, `(n_batches,)`."
+    return torch.tensor([fn(a.permute(0, 2, 3, 1).double().cpu().numpy(), b.permute(0, 2, 3, 1).double().cpu().numpy())
+                         for a, b in zip(x.split(bs), y.split(bs))])
+
+def _psnr_igct(a, b): return skimage_psnr(b, a, data_range=2)
+
 def psnr(x:Tensor, # images in [-1, 1], (N, C, H, W)
          y:Tensor, # reference images, same shape
-         reduction:str='none', # 'none': per image (N,); 'mean': their mean
+         reduction:str='none', # 'none': per image (N,) or per batch ('igct'); 'mean': their mean
+         convention:str='image', # 'image': per image; 'igct': per batch of `IGCT_BATCH` in order, as the iGCT code scores
         )->Tensor:
-    "Peak signal-to-noise ratio in dB, computed on [0, 1] with data range 1."
-    _check_pair(x, y); _check_reduction(reduction)
+    "Peak signal-to-noise ratio in dB, computed on [0, 1] with data range 1 (per image), or per batch ('igct')."
+    _check_pair(x, y); _check_reduction(reduction); check_choice_metric(convention, ('image', 'igct'), 'PSNR convention')
+    if convention == 'igct': return _reduce(igct_batches(x, y, _psnr_igct), reduction)
     v = peak_signal_noise_ratio((x.float() + 1)/2, (y.float() + 1)/2, data_range=1.0, reduction='none', dim=(1, 2, 3))
     return _reduce(v, reduction)
 
@@ -92,6 +110,11 @@ def _gauss_valid(v:Tensor, side:int, sigma:float)->Tensor:
     v = F.conv2d(v, g.view(1, 1, 1, side).expand(C, 1, 1, side), groups=C)
     return F.conv2d(v, g.view(1, 1, side, 1).expand(C, 1, side, 1), groups=C)
 
+def _ssim_igct(a, b):
+    "scikit-image's SSIM of an NHWC batch in [-1, 1] with the channel axis last: a 7-pixel uniform window over N, H and W."
+    if min(a.shape[:3]) < 7: raise ValueError(f"the 'igct' SSIM convention needs batches of at least 7 images of at least 7 x 7 pixels, got a batch of shape {a.shape[:3]}")
+    return skimage_ssim(a, b, channel_axis=-1, data_range=2)
+
 def ssim(x:Tensor, # images in [-1, 1], (N, C, H, W)
          y:Tensor, # reference images, same shape
          reduction:str='none', # 'none': per image (N,); 'mean': their mean
@@ -100,9 +123,11 @@ def ssim(x:Tensor, # images in [-1, 1], (N, C, H, W)
          k1:float=0.01, # luminance constant, c1 = (k1 L)^2
          k2:float=0.03, # contrast constant, c2 = (k2 L)^2
          bs:int=256, # images per pass (float64 work)
+         convention:str='wang', # 'wang': per image, as above; 'igct': the iGCT code's one scikit-image call per batch of 128
         )->Tensor:
-    "SSIM of Wang et al. (2004), Gaussian window, averaged over the valid region and the channels (= scikit-image's)."
-    _check_pair(x, y); _check_reduction(reduction); _check_bs(bs)
+    "SSIM of Wang et al. (2004), Gaussian window, averaged over the valid region and the channels (= scikit-image's); or the iGCT code's ('igct')."
+    _check_pair(x, y); _check_reduction(reduction); _check_bs(bs); check_choice_metric(convention, ('wang', 'igct'), 'SSIM convention')
+    if convention == 'igct': return _reduce(igct_batches(x, y, _ssim_igct), reduction)
     side, s = ssim_window(x.shape[2], x.shape[3], sigma)
     L = 1. if unit_range else 2.
     c1, c2 = (k1*L)**2, (k2*L)**2

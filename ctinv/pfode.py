@@ -42,6 +42,15 @@ def bcast(t, # a number, a 0-d tensor or a `(B,)` tensor of levels
     return t.reshape(-1, *([1]*(x.ndim-1)))
 
 # %% ../nbs/00_pfode.ipynb #f8d4ca10
+def _checkable(t:Tensor)->bool:
+    "Whether a check may read the values of `t`: not on the `meta` device (shapes only), not while torch.compile traces."
+    return t.device.type != "meta" and not torch.compiler.is_compiling()
+
+def _check_levels(t:Tensor, lo:float, hi:float, what:str):
+    "One-line `ValueError` unless every level lies in `[lo, hi]` (NaN included)."
+    if _checkable(t) and not ((t >= lo) & (t <= hi)).all():
+        raise ValueError(f"{what}, got values in [{t.min().item():.4g}, {t.max().item():.4g}]")
+
 class Precond(nn.Module):
     "Base wrapper $M(x,t) = c_{skip} x + c_{out} F(c_{in} x, c_{noise}, **cond)$; subclasses define `scalings`."
     def __init__(self, net:nn.Module, sigma_data:float=SIGMA_DATA):
@@ -50,9 +59,11 @@ class Precond(nn.Module):
     def c_in(self, t): return 1/(t**2 + self.sigma_data**2).sqrt()
     def c_noise(self, t): return t.log()/4
     def scalings(self, t): raise NotImplementedError
+    def check_levels(self, t:Tensor): "Raise a `ValueError` for levels outside the parametrisation's range (none here)."
     def forward(self, x:Tensor, t, labels=None, w=None, **cond)->Tensor:
         "Evaluate at levels `t`; `labels` (class ids) and `w` (guidance weights) go to the network when given."
         t = bcast(t, x)
+        self.check_levels(t)
         c_skip, c_out = self.scalings(t)
         if labels is not None: cond["labels"] = labels
         if w is not None: cond["w"] = w
@@ -72,6 +83,7 @@ class ConsistencyModel(Precond):
                  edm_when_training:bool=False): # ECT/iGCT code: EDM scalings in train mode
         super().__init__(net, sigma_data)
         self.eps, self.edm_when_training = eps, edm_when_training
+    def check_levels(self, t): _check_levels(t, 0., math.inf, "ConsistencyModel levels t must be >= 0")
     def scalings(self, t):
         if self.training and self.edm_when_training: return edm_scalings(t, self.sigma_data)
         sd, u = self.sigma_data, t - self.eps
@@ -83,6 +95,7 @@ class Noiser(Precond):
                  eval_skip:float=1.): # skip weight in eval mode; the iGCT code uses 0
         super().__init__(net, sigma_data)
         self.T, self.eval_skip = T, eval_skip
+    def check_levels(self, t): _check_levels(t, 0., self.T*(1 + 1e-5), f"Noiser levels t must lie in [0, T={self.T:g}]")  # 1e-5: round-off
     def scalings(self, t):
         skip = 1. if self.training else self.eval_skip
         return torch.full_like(t, skip), self.T - t

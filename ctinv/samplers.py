@@ -4,16 +4,17 @@
 
 # %% ../nbs/03_samplers.ipynb #4fcc46fc
 from __future__ import annotations
-import math
+import math, numbers
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
-from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast
+from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast, _checkable
 
 # %% auto #0
-__all__ = ['NFECounter', 'count_nfe', 'edm_sigmas', 'edm_sampler', 'cfg', 'cfg_update', 'apg_split', 'APGUpdate', 'guide',
-           'cfg_interval', 'apg', 'ddim_invert', 'cm_sample', 'multistep_sample', 'encode', 'dm_decode', 'reconstruct',
-           'edit', 'slerp', 'interpolate', 'denoise', 'gamma_sample', 'zero_shot_edit', 'inpaint', 'luma_basis',
-           'patch_basis', 'colorize_op', 'super_resolve_op', 'colorize', 'super_resolve', 'dm_zero_shot_edit']
+__all__ = ['NFECounter', 'count_nfe', 'sync_device', 'edm_sigmas', 'edm_sampler', 'cfg', 'cfg_update', 'apg_split', 'APGUpdate',
+           'guide', 'cfg_interval', 'apg', 'ddim_invert', 'cm_sample', 'multistep_sample', 'encode', 'dm_decode',
+           'reconstruct', 'edit', 'slerp', 'interpolate', 'denoise', 'gamma_sample', 'zero_shot_edit', 'inpaint',
+           'luma_basis', 'patch_basis', 'colorize_op', 'super_resolve_op', 'colorize', 'super_resolve',
+           'dm_zero_shot_edit']
 
 # %% ../nbs/03_samplers.ipynb #22bc5e9a
 class NFECounter:
@@ -33,6 +34,14 @@ class NFECounter:
 def count_nfe(model)->NFECounter:
     "`model` wrapped so that its calls are counted in `.nfe`: pass the wrapper wherever the model would go."
     return NFECounter(model)
+
+def sync_device(x=None):
+    "Wait for the CUDA work queued on `x`'s device (a tensor or device; None: the current CUDA device, if CUDA is in use), so that a wall-clock timer measures it; a no-op off CUDA."
+    if x is None:
+        if torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.synchronize()
+        return
+    dev = x.device if isinstance(x, Tensor) else torch.device(x)
+    if dev.type == "cuda": torch.cuda.synchronize(dev)
 
 # %% ../nbs/03_samplers.ipynb #a325925b
 def _n_classes(model)->int:
@@ -80,6 +89,18 @@ def _grid(sigmas, decreasing:bool, what:str, min_len:int=2)->list:
     if (s < 0).any(): raise ValueError(f"{what} needs non-negative levels, got {s.tolist()}")
     return s.tolist()
 
+def _check_steps(n_steps, lo:int, what:str):
+    "One-line `ValueError` unless `n_steps` is an integer >= `lo`."
+    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < lo:
+        raise ValueError(f"{what} needs n_steps >= {lo} (an integer), got n_steps={n_steps!r}")
+
+def _check_image_range(x, what:str, tol:float=1e-3):
+    "One-line `ValueError` unless an image batch `(B, C, H, W)` lies in [-1, 1] up to `tol` (other shapes: toy data, not checked)."
+    if not isinstance(x, Tensor) or x.ndim != 4 or x.numel() == 0 or not _checkable(x): return
+    lo, hi = x.aminmax()
+    if not (lo >= -1 - tol and hi <= 1 + tol):
+        raise ValueError(f"{what} needs images x in [-1, 1], got values in [{lo.item():.4g}, {hi.item():.4g}]: map 8-bit images with x/127.5 - 1")
+
 def _taus(taus, eps:float, T:float, what:str)->list:
     "Intermediate levels of multistep samplers: strictly decreasing, each in (eps, T]."
     ts = _grid(taus, True, what, min_len=0) if torch.as_tensor(taus).numel() > 1 else torch.as_tensor(taus, dtype=torch.float64).flatten().tolist()
@@ -92,6 +113,7 @@ def edm_sigmas(n_steps:int=18, # number of Karras levels (T ... eps)
                append_zero:bool=True, # end the grid with t_N = 0, as EDM does
               )->Tensor:
     "EDM sampling grid: the `n_steps` Karras levels decreasing from `T` to `eps`, then 0."
+    _check_steps(n_steps, 2, "edm_sigmas")
     t = karras_sigmas(n_steps, eps, T, rho).flip(0)
     return torch.cat([t, t.new_zeros(1)]) if append_zero else t
 
@@ -106,6 +128,7 @@ def edm_sampler(denoiser, # D(x, t, labels=None, w=None)
                 clip:bool=False, # clip the result to [-1, 1]
                )->Tensor:
     "EDM's Heun (or Euler) PF-ODE solver down the decreasing grid `sigmas`."
+    if sigmas is None: _check_steps(n_steps, 2, "edm_sampler")
     ts = _grid(edm_sigmas(n_steps) if sigmas is None else sigmas, True, "edm_sampler")
     cond, x, n = _cond(denoiser, x_T, labels, w), x_T, len(ts) - 1
     def d(x, t): return (x - denoiser(x, _level(t, x), **cond))/t
@@ -216,6 +239,7 @@ def ddim_invert(denoiser, # D(x, t, labels=None)
                 labels=None, # class of each sample (the source label)
                )->Tensor:
     "DDIM inversion: Euler (or Heun) steps of the PF-ODE up the increasing grid, from `x` at eps to a latent at T."
+    if sigmas is None: _check_steps(n_steps, 1, "ddim_invert")
     ts = _grid(karras_sigmas(n_steps + 1) if sigmas is None else sigmas, False, "ddim_invert")
     if ts[0] <= 0: raise ValueError(f"ddim_invert starts at a positive level (eps), got {ts[0]}")
     cond = _cond(denoiser, x, labels)
@@ -260,6 +284,7 @@ def encode(noiser, # CT-Inversion noiser g(x, t, labels=None)
            add_noise:bool=False, # encode x + eps z' instead of x
           )->Tensor:
     "CT-Inversion encoding $\\hat z = g(x, \\epsilon)$ (1 NFE): a latent at level T."
+    _check_image_range(x, "encode")
     if add_noise: x = x + eps*_randn(x, generator)
     return noiser(x, _level(eps, x), **_cond(noiser, x, labels))
 
@@ -271,6 +296,7 @@ def dm_decode(denoiser, # EDM denoiser D
               clip:bool=True,
              )->Tensor:
     "Decode latents with a diffusion model: `n_steps` EDM Euler (DDIM) steps from T to 0."
+    _check_steps(n_steps, 2, "dm_decode")
     return edm_sampler(denoiser, x_T, n_steps=n_steps, heun=heun, labels=labels, w=w, clip=clip)
 
 def reconstruct(noiser, # the encoder's model (a noiser, or a denoiser for DDIM inversion)
@@ -283,6 +309,7 @@ def reconstruct(noiser, # the encoder's model (a noiser, or a denoiser for DDIM 
                 clip:bool=True,
                )->Tensor:
     "Encode `x` to a latent at T and decode it back: CT_Inv + CM by default (2 NFE)."
+    _check_image_range(x, "reconstruct")
     return decode(decoder, invert(noiser, x, labels=labels), labels=labels, w=w, clip=clip)
 
 def edit(noiser, denoiser, # encoder and decoder models, as in `reconstruct`
@@ -294,6 +321,7 @@ def edit(noiser, denoiser, # encoder and decoder models, as in `reconstruct`
         )->Tensor:
     "Style-preserving class conversion $f(g(x, \\epsilon \\mid c_{src}), T \\mid c_{tar}, w)$."
     if c_src is None or c_tar is None: raise ValueError("edit needs the source class c_src and the target class c_tar")
+    _check_image_range(x, "edit")
     return decode(denoiser, invert(noiser, x, labels=c_src), labels=c_tar, w=w, clip=clip)
 
 # %% ../nbs/03_samplers.ipynb #cc211bc3
@@ -361,6 +389,8 @@ def _a_space(A, y:Tensor, mask)->tuple:
     except RuntimeError: fits = False
     if not fits:
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the A-space shape {tuple(Ay.shape)}")
+    if mask.numel() and _checkable(mask) and not ((mask >= 0) & (mask <= 1)).all():
+        raise ValueError(f"mask must lie in [0, 1] (1 = generate, 0 = keep), got values in [{mask.min().item():.4g}, {mask.max().item():.4g}]")
     return Ay, mask
 
 def zero_shot_edit(model, # consistency model f
@@ -442,6 +472,7 @@ def dm_zero_shot_edit(denoiser, # EDM denoiser D(x, t, labels=None, w=None)
                       clip:bool=True, # clip the result
                      )->Tensor:
     "Zero-shot editing with a diffusion model: Heun steps, the known coordinates replaced by those of the noised reference after each."
+    if sigmas is None: _check_steps(n_steps, 2, "dm_zero_shot_edit")
     ts = _grid(edm_sigmas(n_steps) if sigmas is None else sigmas, True, "dm_zero_shot_edit")
     Ay, mask = _a_space(A, y, mask)
     known, cond = Ay*(1 - mask), _cond(denoiser, y, labels, w)

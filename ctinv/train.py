@@ -23,10 +23,11 @@ from .losses import make_pair, make_loss, check_choice, DEFAULT_METHOD
 from functools import partial
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'check_bs', 'TensorImages', 'BatchDL', 'tensor_dls', 'unwrap', 'ConsistencyCB', 'ema_update', 'EMA',
-           'EMATeacher', 'TrainingDiverged', 'NaNGuard', 'AutocastCPU', 'SeedCB', 'atomic_write', 'atomic_write_text',
-           'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'Checkpointer', 'consistency_learner',
-           'distrib_ctx_auto', 'n_epochs_for', 'train_pair', 'LineProgress', 'StopOnInterrupt']
+__all__ = ['CKPT_FORMAT', 'PRECISIONS', 'check_bs', 'TensorImages', 'BatchDL', 'tensor_dls', 'unwrap', 'ConsistencyCB',
+           'model_device', 'ema_update', 'EMA', 'EMATeacher', 'TrainingDiverged', 'NaNGuard', 'AutocastCPU',
+           'end_autocast', 'SeedCB', 'atomic_write', 'atomic_write_text', 'save_checkpoint', 'read_checkpoint',
+           'load_checkpoint', 'Checkpointer', 'default_precision', 'consistency_learner', 'distrib_ctx_auto',
+           'n_epochs_for', 'train_pair', 'LineProgress', 'StopOnInterrupt']
 
 # %% ../nbs/04_train.ipynb #e3b9cec4
 def check_bs(bs, n:int|None=None, what:str="training samples"):
@@ -58,8 +59,8 @@ def tensor_dls(x:Tensor, # training data `(N, ...)`
     check_bs(bs, len(x))
     xv, yv = valid if valid is not None else (x[:bs], None if y is None else y[:bs])
     dev = torch.device("cpu") if device is None else device
-    y = torch.zeros(len(x), dtype=torch.long) if y is None else y
-    yv = torch.zeros(len(xv), dtype=torch.long) if yv is None else yv
+    y = torch.zeros(len(x), dtype=torch.long, device=x.device) if y is None else y
+    yv = torch.zeros(len(xv), dtype=torch.long, device=xv.device) if yv is None else yv
     return DataLoaders(BatchDL(TensorImages(x, y), bs=bs, shuffle=True, drop_last=True, device=dev),
                        BatchDL(TensorImages(xv, yv), bs=bs, device=dev), device=dev)
 
@@ -81,6 +82,11 @@ class ConsistencyCB(Callback):
         self.learn.xb, self.learn.yb = self.loss.batch(unwrap(self.model), x0, labels, step=self.train_iter, teacher=teacher)
 
 # %% ../nbs/04_train.ipynb #561b8f82
+def model_device(model:nn.Module)->torch.device:
+    "The device of `model`'s first parameter (or buffer); the CPU for a model with neither."
+    t = next(iter([*model.parameters(), *model.buffers()]), None)
+    return torch.device("cpu") if t is None else t.device
+
 @torch.no_grad()
 def ema_update(ema:nn.Module, model:nn.Module, beta:float):
     "$\\theta_{ema} \\leftarrow \\beta\\,\\theta_{ema} + (1-\\beta)\\,\\theta$ for parameters and floating buffers; other buffers copied."
@@ -96,6 +102,7 @@ class EMA(Callback):
     def __init__(self, beta:float=0.9999, half_life_img:float|None=None): self.beta, self.half_life_img = beta, half_life_img
     def before_fit(self):
         if getattr(self.learn, "ema_model", None) is None: self.learn.ema_model = deepcopy(unwrap(self.model)).eval().requires_grad_(False)
+        self.learn.ema_model.to(model_device(self.model))   # a copy made (or loaded) before fastai moved the model
     def rate(self):
         if self.half_life_img is None: return self.beta
         return 0.5**(self.xb[0].shape[0]*max(1, num_distrib())/self.half_life_img)
@@ -107,9 +114,12 @@ class EMATeacher(Callback):
     def __init__(self, loss): self.loss = loss
     def before_fit(self):
         if getattr(self.learn, "teacher", None) is None: self.learn.teacher = deepcopy(unwrap(self.model)).requires_grad_(False)
+        self.learn.teacher.to(model_device(self.model))
     def after_step(self): ema_update(self.learn.teacher, unwrap(self.model), self.loss.target_ema_rate(self.train_iter))
 
 # %% ../nbs/04_train.ipynb #54369d01
+from fastai.callback.fp16 import MixedPrecision, to_float
+
 class TrainingDiverged(RuntimeError): pass
 
 class NaNGuard(Callback):
@@ -123,15 +133,26 @@ class NaNGuard(Callback):
                                    + ". Lower the learning rate, enable gradient clipping, or check the data range.")
 
 class AutocastCPU(Callback):
-    "bf16 autocast on the CPU, with the hooks of fastai's `MixedPrecision`."
+    "bf16 autocast on the CPU, with the hooks of fastai's `MixedPrecision` (predictions converted by its `to_float`: tensors only)."
     order = 10
-    def before_batch(self): self.ac = torch.autocast("cpu", dtype=torch.bfloat16); self.ac.__enter__()
-    def after_pred(self):
-        f = lambda p: None if p is None else p.float()  # an IGCTPair returns None for a step without reconstruction
-        self.learn.pred = tuple(map(f, self.pred)) if isinstance(self.pred, tuple) else f(self.pred)
-    def after_loss(self): self.ac.__exit__(None, None, None)
-    def after_cancel_batch(self):
-        if getattr(self, "ac", None) is not None: self.ac.__exit__(None, None, None)
+    ac = None
+    def before_batch(self):
+        self.close()
+        self.ac = torch.autocast("cpu", dtype=torch.bfloat16); self.ac.__enter__()
+    def after_pred(self): self.learn.pred = to_float(self.pred)
+    def after_loss(self): self.close()
+    def after_cancel_batch(self): self.close()
+    def after_fit(self): self.close()
+    def close(self):
+        "Leave the autocast region if this callback is in one."
+        if self.ac is not None: ac, self.ac = self.ac, None; ac.__exit__(None, None, None)
+
+def end_autocast(learn:Learner):
+    "Leave the autocast regions `learn`'s callbacks entered: fastai's loop has no `finally`, so an exception mid-batch leaves them on."
+    for cb in learn.cbs:
+        if isinstance(cb, AutocastCPU): cb.close()
+        elif isinstance(cb, MixedPrecision) and getattr(cb, "autocast", None) is not None and torch.is_autocast_enabled("cuda"):
+            cb.autocast.__exit__(None, None, None)
 
 # %% ../nbs/04_train.ipynb #3a9f0271
 class SeedCB(Callback):
@@ -189,23 +210,46 @@ def _opt_state(opt):
     return tensors, {"state": other, "hypers": hypers}
 
 # %% ../nbs/04_train.ipynb #478464f7
+def _listed(path:Path)->list:
+    "The files the checkpoint.json in `path` lists; none when it is absent or unreadable."
+    try: return list(json.loads((path/"checkpoint.json").read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError): return []
+
+def _present(path:Path)->str:
+    "Which checkpoint `path` holds, for an error message."
+    try: m = json.loads((path/"checkpoint.json").read_text()); return f"the checkpoint of step {m['step']} (epoch {m['epoch']}) is kept"
+    except (OSError, ValueError, KeyError, TypeError): return "no checkpoint is present"
+
+def _fresh_names(epoch:int, old:list)->tuple[str, str]:
+    "Weights and optimiser file names of `epoch` that the current checkpoint does not use."
+    for i in range(len(old) + 1):
+        sfx = f"{epoch:06d}" + (f"-{i}" if i else "")
+        names = f"weights-{sfx}.safetensors", f"optim-{sfx}.safetensors"
+        if not set(names) & set(old): return names
+
 def save_checkpoint(learn:Learner, path:str|Path, epoch:int, history:list, config:dict|None=None):
-    "Write `learn`'s model, EMA/teacher, optimiser and RNG state to the folder `path` atomically."
+    "Write `learn`'s model, EMA/teacher, optimiser and RNG state to the folder `path`: new files, then the JSON listing them, then the old JSON's files are removed."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     weights = {f"model.{k}": v for k, v in unwrap(learn.model).state_dict().items()}
     for name in ("ema_model", "teacher"):
         if getattr(learn, name, None) is not None: weights.update({f"{name}.{k}": v for k, v in getattr(learn, name).state_dict().items()})
     weights["rng.torch"] = torch.get_rng_state()
-    wname, oname = f"weights-{epoch:06d}.safetensors", f"optim-{epoch:06d}.safetensors"
-    _atomic_save_tensors(weights, path/wname)
-    opt_t, opt_j = _opt_state(learn.opt)
-    _atomic_save_tensors(opt_t or {"_empty": torch.zeros(0)}, path/oname)
-    meta = dict(format=CKPT_FORMAT, epoch=epoch, step=int(learn.train_iter), history=history, config=config or {},
-                optimizer=opt_j, python_rng=list(random.getstate()[1]),
-                files={wname: _sha256(path/wname), oname: _sha256(path/oname)})
-    atomic_write_text(path/"checkpoint.json", json.dumps(meta))
-    for f in [*path.glob("*.safetensors"), *path.glob(".*.tmp*")]:  # older checkpoints, leftovers of a killed writer
-        if f.name not in meta["files"]: f.unlink()
+    old = _listed(path)
+    wname, oname = _fresh_names(epoch, old)
+    try:
+        _atomic_save_tensors(weights, path/wname)
+        opt_t, opt_j = _opt_state(learn.opt)
+        _atomic_save_tensors(opt_t or {"_empty": torch.zeros(0)}, path/oname)
+        meta = dict(format=CKPT_FORMAT, epoch=epoch, step=int(learn.train_iter), history=history, config=config or {},
+                    optimizer=opt_j, python_rng=list(random.getstate()[1]),
+                    files={wname: _sha256(path/wname), oname: _sha256(path/oname)})
+        atomic_write_text(path/"checkpoint.json", json.dumps(meta))
+    except BaseException as e:                    # no file of this checkpoint outlives it; the old one stays whole
+        for f in (wname, oname): (path/f).unlink(missing_ok=True)
+        if isinstance(e, OSError): raise OSError(e.errno, f"cannot write the checkpoint of epoch {epoch} into {path} ({e.strerror or e}); {_present(path)}") from e
+        raise
+    for f in old:                                 # only what the replaced checkpoint listed: never another writer's files
+        if f not in meta["files"]: (path/f).unlink(missing_ok=True)
 
 # %% ../nbs/04_train.ipynb #27d379a3
 def read_checkpoint(path:str|Path)->tuple[dict, dict, dict]:
@@ -249,6 +293,7 @@ def load_checkpoint(learn:Learner, path:str|Path, with_optimizer:bool=True)->dic
         if name in groups:
             if getattr(learn, name, None) is None: setattr(learn, name, deepcopy(unwrap(learn.model)).requires_grad_(False))
             _load_strict(getattr(learn, name), groups[name], name)
+            getattr(learn, name).to(model_device(learn.model))
     getattr(learn, "ema_model", None) is not None and learn.ema_model.eval()
     if with_optimizer:
         if learn.opt is None: learn.create_opt()
@@ -260,6 +305,9 @@ def load_checkpoint(learn:Learner, path:str|Path, with_optimizer:bool=True)->dic
         n_params = sum(len(pg) for pg in learn.opt.param_lists)
         if len(st) != n_params: raise ValueError(f"checkpoint optimiser has state for {len(st)} parameters, this model has {n_params}")
         learn.opt.load_state_dict({"state": st, "hypers": [{k: (tuple(v) if isinstance(v, list) else v) for k, v in h.items()} for h in meta["optimizer"]["hypers"]]})
+        for p, s in learn.opt.state.items():       # safetensors loads on the CPU: each state goes to its parameter's device
+            for k, v in s.items():
+                if isinstance(v, Tensor): s[k] = v.to(p.device)
     torch.set_rng_state(w["rng.torch"]) if "rng.torch" in w else None
     return meta
 
@@ -288,15 +336,18 @@ from fastcore.basics import patch
 def fit_ct(self:Learner, n_epoch:int, lr:float|None=None,
            resume:bool=False, # continue from `self.ckpt_dir` when it holds a checkpoint
           ):
-    "`fit` for consistency training: constant lr, optional exact resume from the checkpoint folder."
+    "`fit` for consistency training: constant lr, optional exact resume from the checkpoint folder; autocast ends even when fit raises."
     start, ck = 0, self.cbs.filter(lambda c: isinstance(c, Checkpointer))
-    if resume and getattr(self, "ckpt_dir", None) and (Path(self.ckpt_dir)/"checkpoint.json").exists():
-        meta = load_checkpoint(self, self.ckpt_dir)
-        start = meta["epoch"] + 1
-        if ck: ck[0].history = list(meta["history"])
-        restore = _RestoreStep(meta["step"])
-        with self.added_cbs(restore): self.fit(n_epoch, lr, start_epoch=start)
-    else: self.fit(n_epoch, lr)
+    try:
+        if resume and getattr(self, "ckpt_dir", None) and (Path(self.ckpt_dir)/"checkpoint.json").exists():
+            self.model.to(getattr(self.dls, "device", None))   # where fit will train: the optimiser, EMA and teacher state follow it
+            meta = load_checkpoint(self, self.ckpt_dir)
+            start = meta["epoch"] + 1
+            if ck: ck[0].history = list(meta["history"])
+            restore = _RestoreStep(meta["step"])
+            with self.added_cbs(restore): self.fit(n_epoch, lr, start_epoch=start)
+        else: self.fit(n_epoch, lr)
+    finally: end_autocast(self)
     return self
 
 class _RestoreStep(Callback):
@@ -306,6 +357,13 @@ class _RestoreStep(Callback):
     def before_fit(self): self.learn.train_iter = self.step
 
 # %% ../nbs/04_train.ipynb #8c10c912
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+def default_precision(device=None)->str:
+    "'bf16' on a CUDA device that supports it, else 'fp32' (the CPU default: bf16 autocast there is slower)."
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return "bf16" if dev.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+
 def consistency_learner(dls:DataLoaders, # batches of `(x0, labels)`
                         model:nn.Module, # a wrapped model from `ctinv.pfode` (or an `IGCTPair`)
                         loss, # a loss following the `ctinv.losses` protocol
@@ -314,7 +372,7 @@ def consistency_learner(dls:DataLoaders, # batches of `(x0, labels)`
                         ema:float|None=0.9999, # evaluation EMA rate per step (None: no EMA)
                         ema_half_life_img:float|None=None, # or the EMA as a half-life in images
                         clip:float|None=None, # gradient-norm clipping
-                        precision:str|None=None, # None, 'bf16' or 'fp16' (fp16 needs CUDA)
+                        precision:str|None=None, # None or 'fp32', 'bf16' or 'fp16' (fp16 needs CUDA)
                         ckpt_dir:str|Path|None=None, # checkpoint folder (None: no checkpoints)
                         ckpt_every:int=1, # epochs between checkpoints
                         seed:int=0, # per-epoch seeds derive from it
@@ -324,17 +382,18 @@ def consistency_learner(dls:DataLoaders, # batches of `(x0, labels)`
                        )->Learner:
     "A fastai `Learner` set up for consistency-family training."
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
-    if precision not in (None, "bf16", "fp16"): raise ValueError(f"precision must be None, 'bf16' or 'fp16', got {precision!r}")
+    if precision not in PRECISIONS + (None,): raise ValueError(f"precision must be None or one of {PRECISIONS}, got {precision!r}")
     cb = [ConsistencyCB(loss, use_labels), NaNGuard(), SeedCB(seed), Checkpointer(ckpt_every, config)]
     if ema is not None or ema_half_life_img is not None: cb.append(EMA(ema if ema is not None else 0.9999, ema_half_life_img))
     if getattr(loss, "ema_teacher", False): cb.append(EMATeacher(loss))
     if clip is not None: cb.append(GradientClip(clip))
     learn = Learner(dls, model, loss_func=loss, lr=lr, opt_func=partial(RAdam, sqr_mom=0.999, eps=1e-8), cbs=cb + list(cbs or []))
     learn.ckpt_dir = None if ckpt_dir is None else Path(ckpt_dir)
+    on_cuda = (torch.device(dls.device) if getattr(dls, "device", None) is not None else model_device(model)).type == "cuda"
     if precision == "fp16":
-        if not torch.cuda.is_available(): raise ValueError("fp16 mixed precision needs a CUDA device; use precision='bf16' on the CPU")
+        if not on_cuda: raise ValueError("fp16 mixed precision needs a CUDA device; use precision='bf16' on the CPU")
         learn.to_fp16()
-    elif precision == "bf16": learn.to_bf16() if torch.cuda.is_available() else learn.add_cb(AutocastCPU())
+    elif precision == "bf16": learn.to_bf16() if on_cuda else learn.add_cb(AutocastCPU())
     if quiet is None: quiet = not sys.stderr.isatty()
     if quiet:
         learn.remove_cb(ProgressCallback)
@@ -382,18 +441,21 @@ def train_pair(dls, # loaders of (images, labels) with a `meta` (n_classes, chan
                ema_half_life_img:float|None=None, # evaluation EMA (default: the preset's)
                ckpt_every:int|None=None, # epochs between checkpoints (default: about ten per run)
                config:dict|None=None, # stored in the checkpoint
+               precision:str|None=None, # 'fp32' | 'bf16' | 'fp16'; None: `default_precision` of the loaders' device (recorded in the checkpoint)
                quiet:bool|None=True, cbs=None, loss_kw:dict|None=None, net_kw:dict|None=None):
     "Build the pair and its loss and train them with `consistency_learner`; returns the Learner (`learn.ema_model`)."
     check_choice(preset, TRAIN_PRESETS, 'preset')
     p, meta = TRAIN_PRESETS[preset], dls.meta
     if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
     n_epoch = n_epochs_for(dls, preset, steps, epochs)
+    precision = default_precision(getattr(dls, "device", None)) if precision is None else precision
+    check_choice(precision, PRECISIONS, 'precision')
     model = make_pair(method, p['net'], meta.n_classes, meta.channels, meta.resolution, seed, **(net_kw or {}))
     loss = make_loss(method, meta.n_classes, **({'ct_s1': p['ct_s1']} if method == 'ctinv' else {}), **(loss_kw or {}))
     learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
                                 ema_half_life_img=ema_half_life_img or p['ema_half_life_img'],
                                 ckpt_dir=ckpt_dir, ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
-                                config=config, quiet=quiet, cbs=cbs)
+                                config={**(config or {}), 'precision': precision}, quiet=quiet, cbs=cbs, precision=precision)
     with distrib_ctx_auto(learn): learn.fit_ct(n_epoch, resume=resume)   # a no-op outside torchrun
     return learn
 
@@ -420,19 +482,21 @@ class LineProgress(Callback):
                  f"elapsed {dt:.0f} s  left {left:.0f} s")
 
 class StopOnInterrupt(Callback):
-    "First Ctrl-C: stop cleanly after the current step and set `learn.interrupted`; a second one interrupts at once."
+    "First Ctrl-C or SIGTERM: stop cleanly after the current step, set `learn.interrupted` and `learn.interrupt_signal`; a second one interrupts at once."
     order = 90
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
     def before_fit(self):
-        self.learn.interrupted, self._flag, self._old = False, False, None
+        self.learn.interrupted, self.learn.interrupt_signal, self._flag, self._old = False, None, None, {}
         if num_distrib() > 1: return
-        try: self._old = signal.signal(signal.SIGINT, self._handler)
-        except ValueError: self._old = None            # not the main thread: leave Ctrl-C alone
+        try: self._old = {s: signal.signal(s, self._handler) for s in self.SIGNALS}
+        except ValueError: self._old = {}              # not the main thread: leave the signals alone
     def _handler(self, signum, frame):
-        self._flag = True
-        signal.signal(signal.SIGINT, self._old or signal.default_int_handler)
+        self._flag = signum
+        self._restore()
+    def _restore(self):
+        for s, old in self._old.items(): signal.signal(s, old if old is not None else signal.SIG_DFL)
     def after_batch(self):
         if self._flag and self.training:
-            self.learn.interrupted = True
+            self.learn.interrupted, self.learn.interrupt_signal = True, self._flag
             raise CancelFitException()
-    def after_fit(self):
-        if self._old is not None: signal.signal(signal.SIGINT, self._old); self._old = None
+    def after_fit(self): self._restore(); self._old = {}

@@ -19,10 +19,14 @@ def test_ci_runs_the_readme_command():
     ci = (ROOT/".ci"/"run").read_text()
     assert "grep -m1 -E '^python3 -m venv .venv && .*pytest -q tests' README.md" in ci
 
-def test_every_requirement_is_pinned():
+def test_every_requirement_is_pinned_in_the_constraints():
+    "settings.ini holds ranges (a user's torch is kept); constraints.txt pins every one of them exactly, for CI and the README."
     cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(ROOT/"settings.ini")
     reqs = (cfg["DEFAULT"]["requirements"] + " " + cfg["DEFAULT"]["dev_requirements"]).split()
-    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[0-9][0-9A-Za-z.+]*", r) for r in reqs), reqs
-    names = {r.split("==")[0].lower() for r in reqs}
+    names = {re.split(r"[<>=!~;\[]", r, maxsplit=1)[0].lower() for r in reqs}
+    pins = [l.strip() for l in (ROOT/"constraints.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][0-9A-Za-z.+]*", p) for p in pins), pins
+    assert names <= {p.split("==")[0].lower() for p in pins}, names - {p.split("==")[0].lower() for p in pins}
+    assert not any("==" in r for r in reqs), [r for r in reqs if "==" in r]
     for must in "torch fastai fastcore nbdev execnb plum-dispatch ghapi".split(): assert must in names, must
     assert cfg["DEFAULT"]["tst_flags"].split() == ["slow", "gpu"]
