@@ -2,14 +2,14 @@
 """The recipe ablation of the quality issue: the digits pair (`ctinv_train`'s default job) with one lever changed at a time.
 
     python bench/recipe.py --configs base tune stf cyc ... --seeds 0 1 2 [--steps 1800] [--runs bench/results/recipe]
-    python bench/recipe.py --summary            # bench/results/recipe.json from the per-run files
+    python bench/recipe.py --summary            # only gather the per-run files into bench/results/recipe.json
 
 Each (config, seed) trains the iGCT pair on the 8x8 digits with the `digits` preset (the README job) and the config's
 loss / EMA / network settings, one torch thread, and writes `RUNS/<config>_s<seed>.json`: the evaluation of
 `ctinv.images.evaluate_pair` (all 270 held-out digits; the judge trained as `ctinv_train` trains it), the CPU-seconds
 of the training alone (`time.process_time` of this process), images seen, and a quality curve every `--curve_every`
-steps. A finished run file is read, not trained again. `--summary` gathers every run file into one JSON with mean,
-sample standard deviation and n per config and number; the notebook 10_images reads that file.
+steps. A finished run file is read, not trained again. At the end (or alone with `--summary`) every run file in RUNS is
+gathered into one JSON with mean, sample standard deviation and n per config and number; the notebook 10_images reads it.
 """
 import argparse, json, os, statistics, sys, time
 from pathlib import Path
@@ -26,6 +26,7 @@ CONFIGS = {   # name: (description, loss keywords, train_pair keywords)
     'cyc_sg': ("the cycle, and no reconstruction gradient into the noiser", dict(lam_cyc=1.5, rec_grad='denoiser'), {}),
     'rec': ("reconstruction on every step with weight 0.1 (5,000x the authors')", dict(recon_every=1, lam_rec=0.1), {}),
     'cyc01': ("noise-side cycle, weight 0.1", dict(lam_cyc=0.1), {}),
+    'cyc_1200': ("the cycle (weight 1.5) in 1,200 steps: about the CPU-seconds of 1,800 steps without it", dict(lam_cyc=1.5), dict(steps=1200)),
     'tune_stf': ("tune + stf", dict(schedule='tune', target='batch'), {}),
     'tune_stf_cyc': ("tune + stf + cycle", dict(schedule='tune', target='batch', lam_cyc=1.5), {}),
 }
@@ -41,7 +42,8 @@ def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:
     dls = get_dls('digits', bs=64, seed=seed, device='cpu')
     curve = QualityCurve(*held_out(dls, 256, seed), curve_every, None, seed)
     c0, t0 = time.process_time(), time.time()
-    learn = train_pair(dls, 'igct', 'digits', steps=steps, seed=seed, loss_kw=loss_kw, cbs=[curve], **train_kw)
+    kw = {'steps': steps, **train_kw}                        # a config may fix its own length
+    learn = train_pair(dls, 'igct', 'digits', seed=seed, loss_kw=loss_kw, cbs=[curve], **kw)
     cpu = time.process_time() - c0                       # training, with the curve's few evaluations
     wall = time.time() - t0
     with torch.random.fork_rng(devices=[]):
@@ -89,5 +91,6 @@ def main():
             tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
             print(f"{c} s{s}: psnr {r['recon_psnr']:.2f} ssim {r['recon_ssim']:.3f} edit {r['edit_accuracy']:.3f} "
                   f"samples {r['sample_accuracy']:.3f} latent std {r['latent_std']:.3f} ks {r['latent_ks']:.3f} cpu {r['cpu_s']:.0f} s", flush=True)
+    summary(runs, Path(a.out))
 
 if __name__ == '__main__': main()

@@ -34,6 +34,19 @@ def run(target:str, seed:int, steps:int)->dict:
 FIG3 = {'base': {}, 'tune': dict(schedule='tune'), 'gate_0.2_2': dict(t_low=.2, t_high=2.),
         'tune_gate_0.2_2': dict(schedule='tune', t_low=.2, t_high=2.), 'stf': dict(target='batch')}
 
+def write(out:Path, res:dict):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f'.{out.name}.tmp'); tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, out)
+
+def summarise(runs:list, key:str, keys)->dict:
+    "Mean, sample sd and n of `keys` per value of `key`."
+    out = {}
+    for v in dict.fromkeys(r[key] for r in runs):
+        rs = [r for r in runs if r[key] == v]
+        out[v] = {k: dict(mean=statistics.mean(r[k] for r in rs), std=statistics.stdev(r[k] for r in rs) if len(rs) > 1 else None,
+                          n=len(rs)) for k in keys}
+    return out
+
 def run_fig3(config:str, seed:int, steps:int)->dict:
     import torch
     from ctinv.losses import IGCTLoss
@@ -53,27 +66,23 @@ def main():
     p.add_argument('--steps', type=int, default=3000)
     p.add_argument('--fig3_steps', type=int, default=2000)
     p.add_argument('--parts', nargs='+', default=['fig1', 'fig3'], choices=['fig1', 'fig3'])
+    p.add_argument('--fig3_configs', nargs='+', default=list(FIG3), choices=list(FIG3))
+    p.add_argument('--fig3_seeds', type=int, nargs='+', default=None, help="default: --seeds")
     p.add_argument('--out', default=str(ROOT/'bench'/'results'/'recipe_toy.json'))
     a = p.parse_args()
     if a.steps < 100: p.error("--steps must be >= 100 (one toy epoch)")
     out = Path(a.out)
     if out.exists() and not out.is_file(): p.error(f"--out {out} is not a file")
     runs, fig3 = [], []
+    res = lambda: dict(what=__doc__.splitlines()[0], steps=a.steps, fig3_steps=a.fig3_steps, seeds=a.seeds,
+                       summary=summarise(runs, 'target', KEYS) if runs else {}, runs=runs, fig3=fig3)
     for target in ('single', 'batch') if 'fig1' in a.parts else ():
         for s in a.seeds:
-            runs.append(run(target, s, a.steps))
+            runs.append(run(target, s, a.steps)); write(out, res())
             print(json.dumps({k: runs[-1][k] for k in ('target', 'seed') + KEYS}), flush=True)
-    for c in FIG3 if 'fig3' in a.parts else ():
-        for s in a.seeds:
-            fig3.append(run_fig3(c, s, a.fig3_steps))
+    for c in a.fig3_configs if 'fig3' in a.parts else ():
+        for s in a.fig3_seeds or a.seeds:
+            fig3.append(run_fig3(c, s, a.fig3_steps)); write(out, res())
             print(json.dumps({k: fig3[-1][k] for k in ('config', 'seed', 'cpu_s')} | {'omega13': fig3[-1]['omega'][13]}), flush=True)
-    summary = {}
-    for target in ('single', 'batch') if runs else ():
-        rs = [r for r in runs if r['target'] == target]
-        summary[target] = {k: dict(mean=statistics.mean(r[k] for r in rs), std=statistics.stdev(r[k] for r in rs) if len(rs) > 1 else None,
-                                   n=len(rs)) for k in KEYS}
-    res = dict(what=__doc__.splitlines()[0], steps=a.steps, fig3_steps=a.fig3_steps, seeds=a.seeds, summary=summary, runs=runs, fig3=fig3)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f'.{out.name}.tmp'); tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, out)
 
 if __name__ == '__main__': main()

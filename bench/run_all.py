@@ -13,7 +13,8 @@ and the BCM rows) and its spread over three training seeds (bench/inversion_seed
 over seeds (bench/default_job.py), the `mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per
 configuration) and guided generation on MNIST (bench/guidance.py --data mnist, full only: its iGCT pair and its baselines
 as two items that can run side by side, then the sweep), Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys
-(bench/ctm_toy.py) and CTM on digits next to CT and iGCT (bench/ctm_images.py), training throughput and CLI start-up.
+(bench/ctm_toy.py) and CTM on digits next to CT and iGCT (bench/ctm_images.py), the quality issue's recipe ablation on
+the digits and on the toys (bench/recipe.py, bench/recipe_toy.py), training throughput and CLI start-up.
 `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their own folder so
 they never replace the full ones.
 
@@ -58,6 +59,11 @@ def items(out:Path, quick:bool)->dict:
                              "guidance_mnist_igct": b("guidance.py") + ["--data", "mnist", "--only", "igct"],
                              "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],
                              "guidance_mnist": b("guidance.py") + ["--data", "mnist", "--out", str(out)]}),
+        "recipe": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
+                  + q(["--configs", "base", "cyc", "cyc_1200", "tune", "--seeds", "0", "1", "2"], ["--configs", "base", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
+        "recipe_toy": b("recipe_toy.py") + ["--out", str(out/"recipe_toy.json")]
+                      + q(["--seeds", "0", "1", "2", "--fig3_seeds", "0", "--fig3_configs", "base", "tune", "gate_0.2_2", "tune_gate_0.2_2"],
+                          ["--seeds", "0", "--steps", "200", "--fig3_steps", "200", "--fig3_configs", "base"]),
         "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"] + q([], ["--steps", "300"]),
         "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
         "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),

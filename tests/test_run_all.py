@@ -12,7 +12,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 def test_items_cover_the_bench_scripts(tmp_path):
     full, quick = run_all.items(tmp_path, False), run_all.items(tmp_path, True)
     used = {Path(c[1]).name for c in full.values() if c[0] == run_all.PY}
-    helpers = {"run_all.py", "gpu_check.py", "threads.py", "guidance_gate.py"}   # GPU-only, a thread study, a one-off experiment
+    helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py", "threads.py", "guidance_gate.py"}  # GPU-only, a thread study, a one-off experiment
     assert {p.name for p in (ROOT/"bench").glob("*.py")} - helpers <= used
     assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines", "guidance_mnist"}  # CPU hours: full-only
     for k, cmd in quick.items():                          # every quick output lands under the given folder
