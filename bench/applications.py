@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""Zero-shot uses of a one-step model on the held-out digits (12_applications): inpainting and super-resolution
+"""Zero-shot uses of a one-step model on the held-out digits (14_applications): inpainting and super-resolution
 (Consistency Models Alg. 4 against a diffusion model with the same projection), denoising at a known level and
 interpolation between noiser latents.
 
 The consistency model is the iGCT denoiser of the default `ctinv_train` job (reused with --pair RUN, else trained
-into runs/applications/pair); the diffusion model is the class-conditional EDM of the `digits` preset (14_guidance's
+into runs/applications/pair); the diffusion model is the class-conditional EDM of the `digits` preset (11_guidance's
 CFG-EDM baseline, trained here, 1,800 steps). Writes bench/results/applications.json and applications_*.png.
 
 The colour part (colourisation, centre inpainting and x2 super-resolution on 256 CIFAR-10 test images) trains a

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The BCM on the five points of Fig. 1 (ctinv.bcm, 15_bcm): one network both ways against the CM + noiser pair.
+"""The BCM on the five points of Fig. 1 (ctinv.bcm, 13_bcm): one network both ways against the CM + noiser pair.
 
     python bench/bcm_toy.py [--steps 3000] [--seed 0] [--out bench/results]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""CTM on images next to CT and iGCT (11_ctm): one-step, two-step and gamma-sampled digits, scored by the library classifier.
+"""CTM on images next to CT and iGCT (12_ctm): one-step, two-step and gamma-sampled digits, scored by the library classifier.
 
     python bench/ctm_images.py [--data digits|mnist] [--steps N] [--n-samples 1000] [--out bench/results]
 
@@ -77,7 +77,7 @@ def main(argv=None):
     with torch.no_grad():
         for name, (nfe, run) in runs.items():
             t0 = time.perf_counter(); x = run().clamp(-1, 1); sync_device(x); dt = time.perf_counter() - t0
-            r = guidance_row(x, labels, clf, real, rf)       # the guidance sweep's scores (14_guidance)
+            r = guidance_row(x, labels, clf, real, rf)       # the guidance sweep's scores (11_guidance)
             rows.append(dict(method=name, nfe=nfe, **r, images_per_s=n/dt))
             grids[name] = x[:20]
             print(f"{name:22s} FD {r['fd']:8.2f}  P {r['precision']:.3f}  R {r['recall']:.3f}  acc {r['class_acc']:.3f}", flush=True)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""CTM on the two 1-D toys of 11_ctm: the trajectory model's error against the exact PF-ODE jump and gamma-sampling's W1.
+"""CTM on the two 1-D toys of 12_ctm: the trajectory model's error against the exact PF-ODE jump and gamma-sampling's W1.
 
     python bench/ctm_toy.py [--steps-points 1000] [--steps-gaussians 1500] [--out bench/results]
 
-Trains `train_ctm_toy` from scratch on the five points and on the two Gaussians (the settings of 11_ctm) and writes
+Trains `train_ctm_toy` from scratch on the five points and on the two Gaussians (the settings of 12_ctm) and writes
 OUT/ctm_toy.json: per toy the mean |G - G*| over random jumps t > s and over jumps to eps, its value per decade of t,
 W1 to the data for 1 NFE and for gamma in {0, 0.3, 0.6, 1} at 4 NFE, the same for the exact G* (the sampling floor) and
 for the moment-matched Gaussian (the bar a learned model must beat), and the training CPU seconds; and the figures

@@ -77,8 +77,8 @@ class Cache:
     def info(self, name): return json.loads(self._meta(name).read_text())
     def load(self, name, module):
         from safetensors.torch import load_file
-        from ctinv.train import _load_strict
-        _load_strict(module, load_file(str(self.folder/f'{name}.safetensors')), name)
+        from ctinv.train import load_strict
+        load_strict(module, load_file(str(self.folder/f'{name}.safetensors')), name)
         return module.eval().requires_grad_(False)
     def save(self, name, module=None, **info):
         from ctinv.train import _atomic_save_tensors, atomic_write_text

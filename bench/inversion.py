@@ -3,7 +3,7 @@
 
 Three unconditional networks share one small UNet: an EDM denoiser `D` (DSMLoss), a consistency model `f`
 (CTLoss, iCT) and a noiser `g` (CTInversionLoss), trained on the 60k MNIST training images with the library's
-Learner. The four pipelines of `ctinv.inversion` (09_mnist) reconstruct test images:
+Learner. The four pipelines of `ctinv.inversion` (09_inversion) reconstruct test images:
 
     DDIM_Inv(30)+DM  30 Euler steps eps -> T with D (31 Karras levels), then 30 EDM Euler steps T -> 0   60 NFE
     DDIM_Inv(30)+CM  the same 30 inversion steps, then f(x_T, T)                                         31 NFE
@@ -53,7 +53,7 @@ NETWORKS = {  # name: (wrapper, loss factory of the run length, learning rate, g
     "dm": (EDMDenoiser, lambda S: L.DSMLoss(), 1e-3, 1.),
     "cm": (ConsistencyModel, lambda S: L.CTLoss(total_steps=S, s1=160), 4e-4, None),
     "noiser": (Noiser, lambda S: L.CTInversionLoss(total_steps=S, s1=160), 4e-4, None),
-    # one network both ways, the same steps and batch as each network above; u uniform over the grid (the toy of 15_bcm:
+    # one network both ways, the same steps and batch as each network above; u uniform over the grid (the toy of 13_bcm:
     # the authors' lognormal u never trains the jump to T)
     "bcm": (lambda net: BCMObjective(BCM(net)), lambda S: BCMLoss(total_steps=S, s1=160, u_law="uniform"), 4e-4, None),
 }

@@ -54,7 +54,7 @@ def collect(runs:dict)->dict:
     return res
 
 def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
-    "Add (or replace) one row per run in the experiments table of 09_mnist."
+    "Add (or replace) one row per run in the experiments table of 09_inversion."
     rows = json.loads(fname.read_text()) if fname.exists() else []
     for method, r in res["runs"].items():
         c = r["config"]

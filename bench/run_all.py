@@ -138,7 +138,7 @@ def main(argv=None):
         return 0
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    if jobs > 1: env["OMP_NUM_THREADS"] = "1"       # items side by side: one thread each (see 04_presets on threads)
+    if jobs > 1: env["OMP_NUM_THREADS"] = "1"       # items side by side: one thread each (see 04a_presets on threads)
     print(f"{len(todo)} items, {jobs} at a time; logs in {out/'logs'}", flush=True)
     t_all = time.time()
     log = run_items(todo, jobs, out/"logs", env, say=lambda l: print(l, flush=True))

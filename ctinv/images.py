@@ -11,7 +11,7 @@ from torch import Tensor
 from .pfode import EPS, T_MAX
 from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock
-from .train import (train_pair, n_epochs_for, read_checkpoint, _load_strict, Checkpointer, atomic_write_text, LineProgress, default_precision,
+from .train import (train_pair, n_epochs_for, read_checkpoint, load_strict, Checkpointer, atomic_write_text, LineProgress, default_precision,
                          StopOnInterrupt)
 from fastai.callback.core import Callback
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
@@ -340,5 +340,5 @@ def load_run(run, # a run folder written by `run_train` (its checkpoint is in ru
     meta, w, _ = read_checkpoint(Path(run)/'ckpt')
     c = meta['config']
     pair = make_pair(c['method'], TRAIN_PRESETS[c['preset']]['net'], c['n_classes'], c['channels'], c['resolution'])
-    _load_strict(pair, {k[len('ema_model.'):]: v for k, v in w.items() if k.startswith('ema_model.')}, 'EMA pair')
+    load_strict(pair, {k[len('ema_model.'):]: v for k, v in w.items() if k.startswith('ema_model.')}, 'EMA pair')
     return pair.eval(), c

@@ -257,7 +257,7 @@ PRESETS = dict(
     # MNIST on a CPU budget: no attention, one block per level, 16 channels (about 6x cheaper per image than `mnist`)
     **{'mnist-cpu': dict(in_channels=1, img_resolution=28, model_channels=16, channel_mult=(1, 2, 2), num_blocks=1,
                          attn_resolutions=(), dropout=0., fourier_scale=1.)},
-    # CIFAR-10 on a CPU budget: the same small UNet on 3 x 32 x 32 (12_applications' colourisation)
+    # CIFAR-10 on a CPU budget: the same small UNet on 3 x 32 x 32 (14_applications' colourisation)
     **{'cifar10-cpu': dict(in_channels=3, img_resolution=32, model_channels=16, channel_mult=(1, 2, 2), num_blocks=1,
                            attn_resolutions=(), dropout=0., fourier_scale=1.)},
     cifar10=dict(in_channels=3, img_resolution=32, model_channels=128, channel_mult=(2, 2, 2), num_blocks=4,

@@ -10,7 +10,7 @@ import torch, torch.nn as nn
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['EPS', 'T_MAX', 'SIGMA_DATA', 'RHO', 'karras_sigmas', 'bcast', 'Precond', 'edm_scalings', 'EDMDenoiser',
+__all__ = ['EPS', 'T_MAX', 'SIGMA_DATA', 'RHO', 'karras_sigmas', 'bcast', 'checkable', 'Precond', 'edm_scalings', 'EDMDenoiser',
            'ConsistencyModel', 'Noiser', 'CTM', 'exact_denoiser', 'exact_log_density', 'exact_score', 'flow_map',
            'ode_path', 'quantile_flow_map', 'prior_quantiles', 'plot_trajectories']
 
@@ -42,13 +42,13 @@ def bcast(t, # a number, a 0-d tensor or a `(B,)` tensor of levels
     return t.reshape(-1, *([1]*(x.ndim-1)))
 
 # %% ../nbs/00_pfode.ipynb #f8d4ca10
-def _checkable(t:Tensor)->bool:
+def checkable(t:Tensor)->bool:
     "Whether a check may read the values of `t`: not on the `meta` device (shapes only), not while torch.compile traces."
     return t.device.type != "meta" and not torch.compiler.is_compiling()
 
 def _check_levels(t:Tensor, lo:float, hi:float, what:str):
     "One-line `ValueError` unless every level lies in `[lo, hi]` (NaN included)."
-    if _checkable(t) and not ((t >= lo) & (t <= hi)).all():
+    if checkable(t) and not ((t >= lo) & (t <= hi)).all():
         raise ValueError(f"{what}, got values in [{t.min().item():.4g}, {t.max().item():.4g}]")
 
 class Precond(nn.Module):

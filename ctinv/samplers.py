@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, numbers
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
-from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast, _checkable
+from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast, checkable
 
 # %% auto #0
 __all__ = ['NFECounter', 'count_nfe', 'sync_device', 'edm_sigmas', 'edm_sampler', 'cfg', 'cfg_update', 'apg_split', 'APGUpdate',
@@ -96,7 +96,7 @@ def _check_steps(n_steps, lo:int, what:str):
 
 def _check_image_range(x, what:str, tol:float=1e-3):
     "One-line `ValueError` unless an image batch `(B, C, H, W)` lies in [-1, 1] up to `tol` (other shapes: toy data, not checked)."
-    if not isinstance(x, Tensor) or x.ndim != 4 or x.numel() == 0 or not _checkable(x): return
+    if not isinstance(x, Tensor) or x.ndim != 4 or x.numel() == 0 or not checkable(x): return
     lo, hi = x.aminmax()
     if not (lo >= -1 - tol and hi <= 1 + tol):
         raise ValueError(f"{what} needs images x in [-1, 1], got values in [{lo.item():.4g}, {hi.item():.4g}]: map 8-bit images with x/127.5 - 1")
@@ -389,7 +389,7 @@ def _a_space(A, y:Tensor, mask)->tuple:
     except RuntimeError: fits = False
     if not fits:
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the A-space shape {tuple(Ay.shape)}")
-    if mask.numel() and _checkable(mask) and not ((mask >= 0) & (mask <= 1)).all():
+    if mask.numel() and checkable(mask) and not ((mask >= 0) & (mask <= 1)).all():
         raise ValueError(f"mask must lie in [0, 1] (1 = generate, 0 = keep), got values in [{mask.min().item():.4g}, {mask.max().item():.4g}]")
     return Ay, mask
 

@@ -14,7 +14,7 @@ def readme_text(nb_path=ROOT/"nbs"/"index.ipynb") -> str:
     for cell in nb["cells"]:
         src = "".join(cell["source"]).strip()
         if not src or src.startswith("#| hide"): continue
-        if cell["cell_type"] == "markdown": parts.append(re.sub(r"\]\((\d\d_\w+\.ipynb)\)", r"](nbs/\1)", src))  # links from the repository page
+        if cell["cell_type"] == "markdown": parts.append(re.sub(r"\]\((\w+\.ipynb)\)", r"](nbs/\1)", src))  # links from the repository page
         elif cell["cell_type"] == "code":
             parts.append("```python\n" + src + "\n```")
             out = "".join("".join(o.get("text", "")) if o.get("output_type") == "stream"
