@@ -53,6 +53,24 @@ def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:
     return dict(config=config, description=desc, loss_kw=loss_kw, train_kw=train_kw, seed=seed, steps=int(learn.train_iter),
                 images=int(learn.train_iter)*64, cpu_s=cpu, wall_s=wall, torch_threads=1, curve=curve.history, **m)
 
+def paired(runs:list, base:str='base')->dict:
+    "Per config and number: the seed-paired difference to `base` (mean, sd, n) and the paired t-test's two-sided p (n >= 2)."
+    from scipy import stats
+    by = {(r['config'], r['seed']): r for r in runs}
+    res = {}
+    for name in dict.fromkeys(r['config'] for r in runs):
+        if name == base: continue
+        seeds = sorted(s for c, s in by if c == name and (base, s) in by)
+        if len(seeds) < 2: continue
+        res[name] = {}
+        for k in KEYS:
+            a = [by[(name, s)].get(k) for s in seeds]; b = [by[(base, s)].get(k) for s in seeds]
+            if None in a or None in b: continue
+            d = [x - y for x, y in zip(a, b)]
+            res[name][k] = dict(seeds=seeds, mean_diff=statistics.mean(d), sd_diff=statistics.stdev(d), n=len(d),
+                                p=float(stats.ttest_rel(a, b).pvalue) if statistics.stdev(d) > 0 else None)
+    return res
+
 def summary(runs_dir:Path, out:Path):
     runs = [json.loads(p.read_text()) for p in sorted(runs_dir.glob('*_s*.json'))]
     res = dict(what=__doc__.splitlines()[0], configs={})
@@ -64,6 +82,7 @@ def summary(runs_dir:Path, out:Path):
             if v: s[k] = dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else None, n=len(v), values=v)
         res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'], train_kw=rs[0]['train_kw'],
                                     seeds=[r['seed'] for r in rs], summary=s)
+    res['paired_vs_base'] = paired(runs)
     out.write_text(json.dumps(res, indent=1))
     for name, c in res['configs'].items():
         print(f"{name:14s} n={len(c['seeds'])} " + "  ".join(f"{k} {v['mean']:.3f}" + (f"±{v['std']:.3f}" if v['std'] else '')

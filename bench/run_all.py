@@ -60,7 +60,9 @@ def items(out:Path, quick:bool)->dict:
                              "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],
                              "guidance_mnist": b("guidance.py") + ["--data", "mnist", "--out", str(out)]}),
         "recipe": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
-                  + q(["--configs", "base", "cyc", "cyc_1200", "tune", "--seeds", "0", "1", "2"], ["--configs", "base", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
+                  + q(["--configs", "base", "cyc_1200", "--seeds", "0", "1", "2"], ["--configs", "base", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
+        "recipe_levers": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
+                         + q(["--configs", "cyc", "tune", "stf", "rec", "--seeds", "0"], ["--configs", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
         "recipe_toy": b("recipe_toy.py") + ["--out", str(out/"recipe_toy.json")]
                       + q(["--seeds", "0", "1", "2", "--fig3_seeds", "0", "--fig3_configs", "base", "tune", "gate_0.2_2", "tune_gate_0.2_2"],
                           ["--seeds", "0", "--steps", "200", "--fig3_steps", "200", "--fig3_configs", "base"]),
@@ -74,6 +76,7 @@ def items(out:Path, quick:bool)->dict:
     }
 
 NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm"),   # item: the items whose output it reads
+         "recipe_levers": ("recipe",),                                              # both write recipe.json
          "guidance_mnist": ("guidance_mnist_igct", "guidance_mnist_baselines")}
 ALONE = ("throughput", "cli_startup")                                              # timings: nothing else runs beside them
 

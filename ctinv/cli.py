@@ -7,7 +7,7 @@ from __future__ import annotations
 import errno, json, os, sys, time, warnings
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser, Param
-from .presets import TRAIN_PRESETS, IGCT_W_RANGE, auto_threads, check_train_options, check_run_folder, check_int, check_number
+from .presets import TRAIN_PRESETS, IGCT_W_RANGE, auto_threads, check_train_options, check_run_folder, check_int, check_number, default_preset
 
 # %% auto #0
 __all__ = ['MID_TAU', 'GREY_MODES', 'TOY_FILES', 'CLIError', 'run_cli', 'ctinv_train', 'train_main', 'ctinv_sample',
@@ -84,7 +84,7 @@ def ctinv_train(data:str=None, # digits (the default), mnist, cifar10, or a fold
         check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs, curve_every)
         check_run_folder(out, resume, force)
     except ValueError as e: raise CLIError(str(e)) from None
-    n, why = _set_threads(threads, preset or (resume and _resumed_preset(out, resume)) or (data if data in TRAIN_PRESETS else 'mnist'))
+    n, why = _set_threads(threads, preset or (resume and _resumed_preset(out, resume)) or default_preset(data or 'digits'))
     _quiet_imports()
     from ctinv.images import run_train, Interrupted
     log = lambda s: print(s, file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ import torch, torch.nn as nn
 from torch import Tensor
 from .pfode import EPS, T_MAX
 from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
-from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock
+from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock, default_preset
 from .train import (train_pair, n_epochs_for, read_checkpoint, load_strict, Checkpointer, atomic_write_text, LineProgress, default_precision,
                          StopOnInterrupt)
 from fastai.callback.core import Callback
@@ -264,7 +264,7 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
         data, seed = given['data'] or 'digits', given['seed'] or 0
         if data not in DATASETS and not Path(data).is_dir():
             raise ValueError(f"unknown data set {str(data)!r}: use one of {list(DATASETS)} or the path of a folder of class subfolders")
-        preset = given['preset'] or (data if data in TRAIN_PRESETS else 'mnist')
+        preset = given['preset'] or default_preset(data)
         method = given['method'] or DEFAULT_METHOD
         check_train_options(preset, method, edit_w=edit_w)
         p = TRAIN_PRESETS[preset]

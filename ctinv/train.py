@@ -451,7 +451,8 @@ def train_pair(dls, # loaders of (images, labels) with a `meta` (n_classes, chan
     precision = default_precision(getattr(dls, "device", None)) if precision is None else precision
     check_choice(precision, PRECISIONS, 'precision')
     model = make_pair(method, p['net'], meta.n_classes, meta.channels, meta.resolution, seed, **(net_kw or {}))
-    loss = make_loss(method, meta.n_classes, **({'ct_s1': p['ct_s1']} if method == 'ctinv' else {}), **(loss_kw or {}))
+    loss_kw = {**(p.get('igct_loss', {}) if method == 'igct' else {}), **(loss_kw or {})}   # the preset's iGCT recipe, then the caller's
+    loss = make_loss(method, meta.n_classes, **({'ct_s1': p['ct_s1']} if method == 'ctinv' else {}), **loss_kw)
     learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
                                 ema_half_life_img=ema_half_life_img or p['ema_half_life_img'],
                                 ckpt_dir=ckpt_dir, ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
