@@ -28,7 +28,7 @@ def work(tmp_path_factory):
     import numpy as np
     d = tmp_path_factory.mktemp("bad")
     (d/"a_file").write_text("not a folder")
-    for i in range(4): (d/"one_class"/"c0").mkdir(parents=True, exist_ok=True); Image.fromarray(np.zeros((8, 8), np.uint8)).save(d/"one_class"/"c0"/f"{i}.png")
+    for i in range(12): (d/"one_class"/"c0").mkdir(parents=True, exist_ok=True); Image.fromarray(np.zeros((8, 8), np.uint8)).save(d/"one_class"/"c0"/f"{i}.png")
     for c, s in (("a", 8), ("b", 9)):
         (d/"mixed"/c).mkdir(parents=True); [Image.fromarray(np.zeros((s, s), np.uint8)).save(d/"mixed"/c/f"{i}.png") for i in range(4)]
     p = run("ctinv_train", "--preset", "tiny", "--n_train", 128, "--epochs", 1, "--n_eval", 32, "--n_edit", 8, "--out", d/"run", timeout=600)

@@ -43,4 +43,4 @@ def test_noiser_goals(fig1):
 def test_ctinv_toy_refuses_to_overwrite(tmp_path, run_cli):
     (tmp_path/"metrics.json").write_text("{}")
     p = run_cli("ctinv_toy", "--out", tmp_path, check=False)
-    assert p.returncode == 2 and "holds a run already" in p.stderr and (tmp_path/"metrics.json").read_text() == "{}"
+    assert p.returncode == 2 and "holds results already" in p.stderr and (tmp_path/"metrics.json").read_text() == "{}"
