@@ -11,7 +11,7 @@ import argparse, json, os, statistics, subprocess, sys
 from pathlib import Path
 
 ROOT, BIN = Path(__file__).resolve().parents[1], Path(sys.executable).parent
-KEYS = ('recon_psnr', 'recon_ssim', 'recon_ssim_torchmetrics', 'edit_accuracy', 'sample_accuracy', 'classifier_accuracy',
+KEYS = ('recon_psnr', 'recon_ssim', 'recon_ssim_torchmetrics', 'recon_psnr_igct', 'recon_ssim_igct', 'edit_accuracy', 'sample_accuracy', 'classifier_accuracy',
         'latent_std', 'latent_ks', 'latent_lowfreq_ratio', 'psnr_mean_image', 'psnr_random_latent', 'cpu_s', 'wall_s')
 
 def main():
@@ -20,11 +20,15 @@ def main():
     p.add_argument('--runs', default=str(ROOT/'runs'/'default_job')); p.add_argument('--out', default=str(ROOT/'bench'/'results'/'default_job.json'))
     p.add_argument('--preset', default=None, help="ctinv_train's --preset (default: the job's own)")
     a = p.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from ctinv.presets import default_preset
+    want = a.preset or default_preset('digits')              # a finished run of another preset is trained again
     runs = {}
     for s in a.seeds:
         d = Path(a.runs)/f's{s}'
-        if not (d/'metrics.json').exists():
-            r = subprocess.run([str(BIN/'ctinv_train'), '--seed', str(s), '--out', str(d)] + (['--force'] if d.exists() else [])
+        done = (d/'metrics.json').exists() and json.loads((d/'metrics.json').read_text())['config'].get('preset') == want
+        if not done:
+            r = subprocess.run([str(BIN/'ctinv_train'), '--seed', str(s), '--out', str(d)] + (['--force'] if d.exists() and any(d.iterdir()) else [])
                                + (['--preset', a.preset] if a.preset else []), cwd=ROOT)
             if r.returncode: sys.exit(f"ctinv_train --seed {s} failed ({r.returncode})")
         runs[s] = json.loads((d/'metrics.json').read_text())

@@ -81,9 +81,9 @@ class Cache:
         load_strict(module, load_file(str(self.folder/f'{name}.safetensors')), name)
         return module.eval().requires_grad_(False)
     def save(self, name, module=None, **info):
-        from ctinv.train import _atomic_save_tensors, atomic_write_text
+        from ctinv.train import atomic_save_tensors, atomic_write_text
         self.folder.mkdir(parents=True, exist_ok=True)
-        if module is not None: _atomic_save_tensors(module.state_dict(), self.folder/f'{name}.safetensors')
+        if module is not None: atomic_save_tensors(module.state_dict(), self.folder/f'{name}.safetensors')
         atomic_write_text(self._meta(name), json.dumps(dict(key=self.key, **info)))
 
 def main(argv=None):
@@ -157,7 +157,7 @@ def main(argv=None):
                reference=f'held-out {a.data} images (classifier features)', n_reference=len(x), n_edit=a.n_edit,
                torch_threads=torch.get_num_threads(),
                features='library classifier (penultimate layer); Inception-based FID/precision/recall need user-provided weights',
-               cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate)
+               cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate, nfe_counts='network calls')
     if a.gate: res['guided_share'] = dict(default=guided_share(), gate=guided_share(t_low=a.gate[0], t_high=a.gate[1]))
     stem = 'guidance' if a.data == 'digits' else f'guidance_{a.data}'
     from ctinv.train import atomic_write_text

@@ -36,7 +36,7 @@ from fastai.basics import Callback, CancelTrainException, CancelValidException
 from ctinv.pfode import EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser
 from ctinv.nets import unet_preset, n_params
 from ctinv.data import get_dls, load_mnist, save_grid
-from ctinv.train import consistency_learner, read_checkpoint, atomic_write_text, _atomic_save_tensors
+from ctinv.train import consistency_learner, read_checkpoint, atomic_write_text, atomic_save_tensors
 from ctinv.bcm import BCM, BCMObjective, BCMLoss, bcm_table1_rows, bcm_generate
 from ctinv.inversion import TABLE1_ROWS, pipelines, recon_scores, table1, table1_markdown
 from ctinv.samplers import sync_device
@@ -205,7 +205,7 @@ def judge(seed:int=0, epochs:int=2, n_images:int|None=None):
     with torch.enable_grad():   # callers may hold torch.no_grad()
         clf = train_classifier(get_dls("mnist", bs=256, seed=seed, n_train=n_images, device="cpu"), epochs=epochs)
     path.mkdir(parents=True, exist_ok=True)
-    _atomic_save_tensors({k: v.contiguous() for k, v in clf.state_dict().items()}, path/"weights.safetensors")
+    atomic_save_tensors({k: v.contiguous() for k, v in clf.state_dict().items()}, path/"weights.safetensors")
     atomic_write_text(path/"meta.json", json.dumps(meta))
     return clf
 

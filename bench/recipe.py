@@ -29,6 +29,8 @@ CONFIGS = {   # name: (description, loss keywords, train_pair keywords)
     'cyc_1200': ("the cycle (weight 1.5) in 1,200 steps: about the CPU-seconds of 1,800 steps without it", dict(lam_cyc=1.5), dict(steps=1200)),
     'tune_stf': ("tune + stf", dict(schedule='tune', target='batch'), {}),
     'tune_stf_cyc': ("tune + stf + cycle", dict(schedule='tune', target='batch', lam_cyc=1.5), {}),
+    'cyc_prior': ("the cycle, and the latent moment term (weight 1) on the noiser's predictions", dict(lam_cyc=1.5, lam_prior=1.), {}),
+    'cyc_prior01': ("the cycle, and the latent moment term with weight 0.1", dict(lam_cyc=1.5, lam_prior=.1), {}),
 }
 
 def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math, time
 import torch, torch.nn.functional as F
 from torch import Tensor
-from .pfode import EPS, T_MAX
+from .pfode import EPS, T_MAX, noise_like
 from .samplers import (edm_sigmas, edm_sampler, count_nfe, zero_shot_edit, dm_zero_shot_edit, super_resolve_op, colorize_op,
-                            encode, cm_sample, slerp, denoise, _randn)
+                            encode, cm_sample, slerp, denoise)
 from .metrics import psnr, ssim
 from .presets import TRAIN_PRESETS
 
@@ -95,7 +95,7 @@ def denoising_rows(cm, dm, # as in `zero_shot_rows` (dm None: CM rows only)
     "Rows {sigma, method, nfe, psnr, ssim}: the noisy input, the CM in one step, the DM's denoiser, and Heun from sigma."
     rows, kw = [], cm_kw or {}
     for s in sigmas:
-        y = x + s*_randn(x, torch.Generator().manual_seed(seed))
+        y = x + s*noise_like(x, torch.Generator().manual_seed(seed))
         runs = [('noisy input', 0, lambda: y.clamp(-1, 1)), ('CM f(y, sigma)', 1, lambda: denoise(cm, y, s, labels=labels, **kw))]
         if dm is not None:
             grid = torch.cat([edm_sigmas(heun_steps, T=s, append_zero=False), torch.zeros(1)])
@@ -129,7 +129,7 @@ def interpolation_rows(pair, # an `IGCTPair` / `CTInvPair` (noiser + denoiser)
     x1, x2, c = x[idx[:, 0]], x[idx[:, 1]], labels[idx[:, 0]]
     z1, z2 = encode(pair.noiser, x1, labels=c), encode(pair.noiser, x2, labels=labels[idx[:, 1]])
     g = torch.Generator().manual_seed(seed)
-    r1, r2 = T_MAX*_randn(z1, g), T_MAX*_randn(z1, g)
+    r1, r2 = T_MAX*noise_like(z1, g), T_MAX*noise_like(z1, g)
     alphas = torch.linspace(0, 1, n_alphas)
     paths = {'slerp of noiser latents': (z1, z2, slerp), 'slerp of random latents': (r1, r2, slerp),
              'lerp of noiser latents': (z1, z2, lambda a, b, t: (1 - t)*a + t*b)}

@@ -8,11 +8,11 @@ import math
 import torch, torch.nn as nn
 from torch import Tensor
 from .train import consistency_learner  # first: it imports fastai without its import-time warning
-from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, Precond, bcast, karras_sigmas
-from .losses import BaseLoss, check_batch, ict_n_levels, lognormal_level_probs, pair_weight, _randn, _device_of
+from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, Precond, bcast, karras_sigmas, noise_like, generator_device
+from .losses import BaseLoss, check_batch, ict_n_levels, lognormal_level_probs, pair_weight
 from .ctm import outer_sg
 import time
-from .toy_inversion import ATOMS, FourierToyMLP, train_toy, _clean_points, toy_inversion_metrics, run_toy_inversion
+from .toy_inversion import ATOMS, FourierToyMLP, train_toy, clean_points, toy_inversion_metrics, run_toy_inversion
 from .metrics import ks_normal
 
 # %% auto #0
@@ -71,7 +71,7 @@ class BCMLoss(BaseLoss):
     def indices(self, B:int, like:Tensor, step:int)->tuple[Tensor, Tensor, Tensor]:
         "The grid, the pair index $n$ ($t = t_{n+1}$, $t' = t_n$) and $u$'s index $m \\ne n + 1$."
         sigmas, probs = self.levels(step)
-        dev, N = _device_of(self.generator, like), len(sigmas)
+        dev, N = generator_device(self.generator, like), len(sigmas)
         n = torch.multinomial(probs.to(dev), B, replacement=True, generator=self.generator).cpu()
         pu = torch.cat([probs, torch.zeros(1, dtype=probs.dtype)]) if self.u_law == "lognormal" else torch.full((N,), 1/N, dtype=torch.float64)
         pu = pu.expand(B, N).clone()
@@ -85,7 +85,7 @@ class BCMLoss(BaseLoss):
         if not isinstance(getattr(model, "bcm", None), BCM): raise TypeError("BCMLoss needs a BCMObjective(BCM(net)) model")
         s, n, m = self.indices(x0.shape[0], x0, step)
         lo, t, u = (s[i].to(x0) for i in (n, n + 1, m))
-        z = _randn(x0, self.generator)
+        z = noise_like(x0, self.generator)
         target = self._target(model.bcm, x0, x0 + bcast(lo, x0)*z, lo, torch.full_like(lo, self.eps), labels)
         return (x0 + bcast(t, x0)*z, t, u) + (() if labels is None else (labels,)), (target, pair_weight("inv_gap", lo, t), 1/(u - t).abs())
 
@@ -151,7 +151,7 @@ def bcm_toy_rows(F, # a BCM F(x, t, u) on the points (or any callable of that si
                  n_enc=(1, 2, 4, 8), n_dec=(1, 2, 4), # NFE of the walk up and of the walk down
                  atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->list:
     "Inversion and reconstruction of clean points against NFE: latent std/T, latent error/T against $g^*$, KS, reconstruction error, atom share."
-    x_eps, z_star = _clean_points(n, atoms, seed, eps, T)
+    x_eps, z_star = clean_points(n, atoms, seed, eps, T)
     a = torch.tensor(atoms, dtype=torch.float64)
     home = (x_eps[:, None] - a).abs().argmin(1)
     rows = []
@@ -190,10 +190,10 @@ def bcm_table1_rows(F, # a BCM in eval mode
                     seed:int=0, # seeds the eps-noise of the inversion
                     n_show:int=12, n_ks:int=10_000, T:float=T_MAX)->tuple[list, dict]:
     "Rows of `ctinv.inversion.table1` for BCM inversion + generation with `n` jumps each way; and `{name: first n_show reconstructions}`."
-    from ctinv.inversion import recon_scores, table1_row, _timed, _check_batches
+    from ctinv.inversion import recon_scores, table1_row, timed, check_batches
     from ctinv.metrics import latent_stats
     from ctinv.samplers import count_nfe
-    _check_batches(x, bs)
+    check_batches(x, bs)
     Fc, res, shown = count_nfe(F), [], {}
     def round_trip(v, n, gen):
         z = bcm_invert(Fc, v, n, T=T, generator=gen)
@@ -202,7 +202,7 @@ def bcm_table1_rows(F, # a BCM in eval mode
         gen, sc, wall, cpu, lats, nfe = torch.Generator().manual_seed(seed), [], [], [], [], set()
         for b0 in range(0, len(x), bs):
             xb = x[b0:b0 + bs]; Fc.reset()
-            (z, xr), w, c = _timed(round_trip, xb, n, gen)
+            (z, xr), w, c = timed(round_trip, xb, n, gen)
             if len(xb) == bs: wall.append(w); cpu.append(c)
             nfe.add(Fc.nfe); lats.append(z); sc.append(recon_scores(xr, xb, lp))
             if b0 == 0: shown[f"BCM_Inv({n})+BCM({n})"] = xr[:n_show]

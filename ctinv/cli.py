@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_cli.ipynb #2fea87db
 from __future__ import annotations
-import errno, json, os, sys, time, warnings
+import contextlib, errno, json, os, sys, time, warnings
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser, Param
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE, auto_threads, check_train_options, check_run_folder, check_int, check_number, default_preset
@@ -55,6 +55,16 @@ def _resumed_preset(out, resume)->str|None:
             except (ValueError, UnicodeDecodeError): return None
     return None
 
+@contextlib.contextmanager
+def _no_downloads(off:bool):
+    "With `off`, `$CTINV_NO_DOWNLOAD=1` during the block, so that the data loaders refuse to download (`ctinv.data.downloads_off`)."
+    old = os.environ.get('CTINV_NO_DOWNLOAD')
+    if off: os.environ['CTINV_NO_DOWNLOAD'] = '1'
+    try: yield
+    finally:
+        if off and old is None: os.environ.pop('CTINV_NO_DOWNLOAD', None)
+        elif off: os.environ['CTINV_NO_DOWNLOAD'] = old
+
 @call_parse
 def ctinv_train(data:str=None, # digits (the default), mnist, cifar10, or a folder with one subfolder of images per class
                 preset:Param("model and schedule; default: named like the data set (mnist for a folder)", str, choices=list(TRAIN_PRESETS))=None,
@@ -67,7 +77,8 @@ def ctinv_train(data:str=None, # digits (the default), mnist, cifar10, or a fold
                 seed:int=0, # seed of weights, batches, noise and judge
                 resume:Param("continue the run in --out, or the run in folder RUN (written into --out)", str, nargs='?', const=True)=None,
                 force:bool=False, # start again in an --out that holds a run, replacing its files
-                root:str=None, # data root with mnist/ and cifar10/; default $CTINV_DATA, else ~/.cache/ctinv
+                root:str=None, # data root with mnist/ and cifar10/, where absent ones are downloaded; default $CTINV_DATA, else ~/.cache/ctinv
+                no_download:bool=False, # never download MNIST / CIFAR-10 when absent from the data root: refuse instead (also $CTINV_NO_DOWNLOAD=1)
                 n_train:int=None, # train on a random subset of this many images
                 n_eval:int=None, # held-out images to evaluate; default: all
                 n_edit:int=500, # at most this many of them converted to every other class
@@ -87,14 +98,17 @@ def ctinv_train(data:str=None, # digits (the default), mnist, cifar10, or a fold
     n, why = _set_threads(threads, preset or (resume and _resumed_preset(out, resume)) or default_preset(data or 'digits'))
     _quiet_imports()
     from ctinv.images import run_train, Interrupted
+    from ctinv.data import DownloadInterrupted
     log = lambda s: print(s, file=sys.stderr, flush=True)
     try:
-        m = run_train(data=data, preset=preset, method=method, out=out, epochs=epochs, steps=steps, bs=bs, lr=lr, seed=seed,
-                      resume=resume, force=force, root=root, n_train=n_train, n_eval=n_eval, n_edit=n_edit, edit_w=edit_w,
-                      image_size=image_size, classifier_epochs=classifier_epochs, curve_every=curve_every, threads=n, device=device,
-                      precision=precision, quiet=None, log=log, threads_why=why)   # a resumed run refuses another data set or method
-    except (ValueError, FileNotFoundError) as e: raise CLIError(str(e).splitlines()[0]) from None
+        with _no_downloads(no_download):
+            m = run_train(data=data, preset=preset, method=method, out=out, epochs=epochs, steps=steps, bs=bs, lr=lr, seed=seed,
+                          resume=resume, force=force, root=root, n_train=n_train, n_eval=n_eval, n_edit=n_edit, edit_w=edit_w,
+                          image_size=image_size, classifier_epochs=classifier_epochs, curve_every=curve_every, threads=n, device=device,
+                          precision=precision, quiet=None, log=log, threads_why=why)   # a resumed run refuses another data set or method
+    except (ValueError, FileNotFoundError) as e: raise CLIError(str(e).splitlines()[0]) from None   # ctinv.data.DataUnavailable too
     except Interrupted as e: _fail('ctinv_train', str(e), e.code)
+    except DownloadInterrupted as e: _fail('ctinv_train', str(e), 130)
     except KeyboardInterrupt: _fail('ctinv_train', f"interrupted; continue with `ctinv_train --resume --out {out}`", 130)
     except OSError as e:
         if e.errno == errno.ENOSPC: _fail('ctinv_train', f"no space left on device while writing into {out}: free some space or choose "
@@ -225,6 +239,7 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
                held_out:int=None, # or edit this many held-out images of the run's data set
                w:float=0., # iGCT guidance weight of the conversion, in [0, 14]; 0 for a ctinv run
                root:str=None, # data root of the run's data set (see ctinv_train)
+               no_download:bool=False, # never download the run's data set when absent from the data root (also $CTINV_NO_DOWNLOAD=1)
                out:str=None, # output folder; default RUN/edits
                force:bool=False, # write into an --out that holds edits, replacing them
               ):
@@ -242,10 +257,15 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
     import numpy as np, torch
     from ctinv.images import load_run, guidance, held_out as held
     from ctinv.samplers import count_nfe, encode, cm_sample
-    from ctinv.data import uint8_to_signed, get_dls, save_grid
+    from ctinv.data import uint8_to_signed, get_dls, save_grid, DownloadInterrupted
     pair, _ = load_run(run)
     if arrs is not None: x, y = uint8_to_signed(arrs), torch.tensor(src*len(images) if len(src) == 1 else src)
-    else: x, y = held(get_dls(c['data'], bs=64, seed=c.get('seed') or 0, n_train=c.get('n_train'), root=root, size=c.get('image_size')), held_out, c.get('seed') or 0)
+    else:
+        try:
+            with _no_downloads(no_download): dls = get_dls(c['data'], bs=64, seed=c.get('seed') or 0, n_train=c.get('n_train'), root=root, size=c.get('image_size'))
+        except FileNotFoundError as e: raise CLIError(str(e).splitlines()[0]) from None   # absent and not downloadable
+        except DownloadInterrupted as e: _fail('ctinv_edit', str(e), 130)
+        x, y = held(dls, held_out, c.get('seed') or 0)
     g, f = count_nfe(pair.noiser), count_nfe(pair.denoiser)
     with torch.no_grad():
         z = encode(g, x, labels=y)

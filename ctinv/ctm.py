@@ -10,10 +10,10 @@ from torch import Tensor
 from torch.func import functional_call
 from .train import consistency_learner, tensor_dls  # first: it imports fastai without its import-time warning
 from fastai.callback.schedule import ParamScheduler, SchedCos
-from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, CTM, EDMDenoiser, bcast, quantile_flow_map, karras_sigmas
+from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, CTM, EDMDenoiser, bcast, quantile_flow_map, karras_sigmas, noise_like, uniform_like, generator_device, new_figure
 from .nets import ToyMLP
 from .toy_inversion import FourierToyMLP
-from .losses import BaseLoss, DSMLoss, check_batch, shared_dropout, squared_l2, lognormal_levels, _randn, _rand, _device_of, on_device_of
+from .losses import BaseLoss, DSMLoss, check_batch, shared_dropout, squared_l2, lognormal_levels, on_device_of
 from .samplers import gamma_sample
 from .metrics import w1
 
@@ -41,7 +41,7 @@ def ctm_dsm_levels(n:int, # number of levels
     if not 0 < xi_max <= 1: raise ValueError(f"xi_max must be in (0, 1], got {xi_max}")
     h = n//2
     t1 = lognormal_levels(n - h, like, p_mean, p_std, math.inf, generator)
-    xi = xi_max*_rand(h, like, generator)
+    xi = xi_max*uniform_like(h, like, generator)
     return torch.cat([t1, (T**(1/rho) + xi*(eps**(1/rho) - T**(1/rho)))**rho])
 
 def outer_sg(ctm:CTM, # the trajectory model
@@ -104,7 +104,7 @@ class CTMLoss(BaseLoss):
         gen, N, K = self.generator, self.n_levels, self.k_max
         pk = torch.arange(1, K + 1, dtype=torch.float64)
         k = (torch.multinomial(pk/pk.sum(), B, replacement=True, generator=gen) + 1).to(like.device)
-        room, a, b = (N - 1 - k).to(like.dtype), _rand(B, like, gen), _rand(B, like, gen)
+        room, a, b = (N - 1 - k).to(like.dtype), uniform_like(B, like, gen), uniform_like(B, like, gen)
         p_t = a*room if self.continuous else (a*(room + 1)).floor().clamp(max=room)
         p_u = p_t + k
         p_s = p_u + b*(N - 1 - p_u) if self.continuous else (p_u + (b*(N - p_u)).floor()).clamp(max=N - 1)
@@ -134,7 +134,7 @@ class CTMLoss(BaseLoss):
         self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         p_t, k, p_s = self.positions(B, x0)
         t = self.level(p_t); u = torch.minimum(self.level(p_t + k), t); s = torch.minimum(self.level(p_s), u)
-        x_t = x0 + bcast(t, x0)*_randn(x0, gen)
+        x_t = x0 + bcast(t, x0)*noise_like(x0, gen)
         inner = (model if teacher is None else teacher).ctm
         if self.teacher_denoiser is None: D = lambda x, tt, la: inner.g(x, tt, tt, la)
         else: D = lambda x, tt, la: self.teacher_denoiser(x, tt) if la is None else self.teacher_denoiser(x, tt, la)
@@ -142,8 +142,8 @@ class CTMLoss(BaseLoss):
             x_u = self.solve(D, x_t, p_t, k, labels)
             target = model.ctm(inner(x_u, u, s, labels), s, torch.full_like(s, self.eps), labels)
         t_dsm = ctm_dsm_levels(B, x0, self.p_mean, self.p_std, self.xi_max, self.eps, self.T, self.rho, gen)
-        t_dsm = t_dsm[torch.randperm(B, generator=gen, device=_device_of(gen, x0)).to(x0.device)]
-        x_dsm = x0 + bcast(t_dsm, x0)*_randn(x0, gen)
+        t_dsm = t_dsm[torch.randperm(B, generator=gen, device=generator_device(gen, x0)).to(x0.device)]
+        x_dsm = x0 + bcast(t_dsm, x0)*noise_like(x0, gen)
         sd = self.sigma_data
         return (x_t, t, s, x_dsm, t_dsm) + (() if labels is None else (labels,)), (target, x0, (t_dsm**2 + sd**2)/(t_dsm*sd)**2)
 
@@ -262,15 +262,11 @@ def exact_ctm(toy:str="points"):
     return lambda x, t, s, **kw: exact_jump(x, t.double(), s.double(), toy).to(x.dtype)
 
 # %% ../nbs/12_ctm.ipynb #e46a62ae
-def _figure(figsize):
-    from matplotlib.figure import Figure
-    return Figure(figsize=figsize)
-
 @torch.no_grad()
 def plot_ctm_jumps(models:dict, # {toy: G}
                    n_paths:int=9, n_levels:int=40, t_mid:float=1.):
     "Exact PF-ODE trajectories (grey) and $G$'s jumps from $T$ (dots) and from $t = $ `t_mid` (crosses) to every level below."
-    fig = _figure((5*len(models), 3.6))
+    fig = new_figure((5*len(models), 3.6))
     for j, (toy, G) in enumerate(models.items()):
         ax = fig.add_subplot(1, len(models), j + 1)
         lv = karras_sigmas(n_levels).flip(0)
@@ -291,7 +287,7 @@ def plot_ctm_jumps(models:dict, # {toy: G}
 def plot_gamma_densities(models:dict, # {toy: G}
                          gammas=(0., .3, .6, 1.), n_steps:int=4, n:int=8000, seed:int=2):
     "Histograms of γ-samples ($n_{steps}$ NFE) against the exact data law (lines at the points; the Gaussian-mixture density)."
-    fig = _figure((5*len(models), 3.2))
+    fig = new_figure((5*len(models), 3.2))
     for j, (toy, G) in enumerate(models.items()):
         ax = fig.add_subplot(1, len(models), j + 1)
         gen, (m, sd) = torch.Generator().manual_seed(seed), toy_law(toy)

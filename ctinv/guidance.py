@@ -11,7 +11,7 @@ from torch import Tensor
 from .pfode import EDMDenoiser, ConsistencyModel, T_MAX, karras_sigmas
 from .nets import unet_preset
 from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice, guide_prob, lognormal_levels
-from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, _n_classes, sync_device, _check_image_range
+from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, n_classes_of, sync_device, check_image_range, count_nfe
 from .train import consistency_learner, n_epochs_for, read_checkpoint, load_strict, model_device
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE
 from .metrics import check_images, classifier_features, precision_recall, frechet_distance, edit_accuracy, psnr, ssim
@@ -99,12 +99,12 @@ def guided_images(method:str, # one of `GUIDED_METHODS`
                   w:float, # guidance weight, code convention (omega = 1 + w), in [0, 14]
                   shape:tuple, # (C, H, W)
                   seed:int=0)->tuple[Tensor, int]:
-    "`(images, nfe)`: guided samples of `method` from latents `T z` drawn from `seed` (the same latents for every method)."
+    "`(images, nfe)`: guided samples of `method` from latents `T z` drawn from `seed` (the same latents for every method); `nfe` counts network calls (a CFG step is two)."
     check_choice(method, GUIDED_METHODS, 'guidance method')
     _check_w(w)
     base = method.removesuffix('_2')
     model = models['igct'].denoiser if base == 'igct' else models[base if base == 'guided_cd' else 'edm']
-    _check_classes(labels, _n_classes(model))
+    _check_classes(labels, n_classes_of(model))
     g, dev = torch.Generator().manual_seed(seed), model_device(model)   # drawn on the CPU (the same latents on every device), used on the model's
     z, z2 = (torch.randn(len(labels), *shape, generator=g).to(dev) for _ in range(2))
     if method.startswith('igct') or method.startswith('guided_cd'):
@@ -112,10 +112,10 @@ def guided_images(method:str, # one of `GUIDED_METHODS`
         x = cm_sample(f, T_MAX*z, labels=labels, w=float(w))
         if method.endswith('_2'): x = cm_sample(f, x + TAU_2[base]*z2, TAU_2[base], labels=labels, w=float(w))
         return x, 1 + method.endswith('_2')
-    D, null = models['edm'], _n_classes(models['edm'])
+    D = count_nfe(models['edm']); null = n_classes_of(D)
     G = {'cfg': lambda: cfg(D, w, null), 'cfg_interval': lambda: cfg_interval(D, w, null, *INTERVAL),
          'apg': lambda: apg(D, w, null, **apg_settings(shape))}[method]()
-    return edm_sampler(G, T_MAX*z, labels=labels, clip=True), 35
+    return edm_sampler(G, T_MAX*z, labels=labels, clip=True), D.nfe   # 35 Heun evaluations, two calls each where guided
 
 
 
@@ -151,7 +151,7 @@ def guidance_row(x:Tensor, labels:Tensor, # generated images and the class asked
 def guidance_sweep(models:dict, classifier, real:Tensor, # models as in `guided_images`; the judge; real images (the reference set)
                    n_per_class:int=100, ws=W_GRID, methods=GUIDED_METHODS, seed:int=0, log=None)->list[dict]:
     "One row per (method, w): `method`, `w`, `omega`, `nfe`, the numbers of `guidance_row` and `images_per_s`."
-    K, shape = _n_classes(classifier), tuple(real.shape[1:])
+    K, shape = n_classes_of(classifier), tuple(real.shape[1:])
     labels, rf, rows = torch.arange(K).repeat_interleave(n_per_class), classifier_features(classifier, real), []
     for method in methods:
         for w in ws:
@@ -168,22 +168,22 @@ def edit_images(method:str, # 'igct' (2 NFE) or 'ddim_cfg' (Heun inversion of th
                 models:dict, x:Tensor, c_src:Tensor, c_tar:Tensor, w:float)->tuple[Tensor, int]:
     "`(edits, nfe)`: style-preserving class conversion of `x` from `c_src` to `c_tar` at guidance `w`."
     check_choice(method, ('igct', 'ddim_cfg'), 'editing method')
-    _check_w(w); _check_image_range(x, 'edit_images')
+    _check_w(w); check_image_range(x, 'edit_images')
     model = models['igct'].denoiser if method == 'igct' else models['edm']
-    _check_classes(c_src, _n_classes(model), 'c_src'); _check_classes(c_tar, _n_classes(model), 'c_tar')
+    _check_classes(c_src, n_classes_of(model), 'c_src'); _check_classes(c_tar, n_classes_of(model), 'c_tar')
     x = x.to(model_device(model))   # the classes follow x in the samplers
     if method == 'igct':
         pair = models['igct']
         return edit(pair.noiser, pair.denoiser, x, c_src, c_tar, w=float(w)), 2
-    D = models['edm']
-    z = ddim_invert(D, x, sigmas=karras_sigmas(18), heun=True, labels=c_src)          # 17 Heun steps up the 18-level grid: 34 NFE
-    return edm_sampler(cfg(D, w, _n_classes(D)), z, labels=c_tar, clip=True), 34 + 35
+    D = count_nfe(models['edm'])
+    z = ddim_invert(D, x, sigmas=karras_sigmas(18), heun=True, labels=c_src)          # 17 Heun steps up the 18-level grid: 34 calls
+    return edm_sampler(cfg(D, w, n_classes_of(D)), z, labels=c_tar, clip=True), D.nfe   # + 35 CFG evaluations: 104 calls (69 at w = 0)
 
 
 def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images and their classes
                  ws=(0., 3., 6.), methods=('igct', 'ddim_cfg'))->list[dict]:
     "Per method and w: accuracy of edits into every other class, SSIM / PSNR of edits to their source, and the edit into the own class as a reconstruction."
-    K, rows = _n_classes(classifier), []
+    K, rows = n_classes_of(classifier), []
     dev = model_device(models['igct' if 'igct' in methods else 'edm'])
     x, y = x.to(dev), torch.as_tensor(y, device=dev)
     src = x.repeat_interleave(K, 0); cs = y.repeat_interleave(K); ct = torch.arange(K, device=dev).repeat(len(x))
@@ -237,7 +237,7 @@ def sample_rows_grid(models:dict, ws, meta, path, methods=GUIDED_METHODS, seed:i
 def edit_demo(models:dict, classifier, x:Tensor, y:Tensor): # models as in `edit_images`; held-out images and labels
     "An ipywidgets panel: choose an image, a target class and w; shows both methods' edits and their numbers."
     import ipywidgets as W, matplotlib.pyplot as plt
-    K = _n_classes(classifier)
+    K = n_classes_of(classifier)
     def show(i=0, target=1, w=3.):
         src, cs = x[i:i+1], torch.as_tensor(y[i:i+1]); ct = torch.full_like(cs, target)
         fig, axs = plt.subplots(1, 3, figsize=(6, 2.3))

@@ -17,7 +17,7 @@ from fastai.callback.core import Callback
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from fastai.distributed import rank_distrib, num_distrib   # after ctinv.train, which imports fastai with its warning silenced
 from .data import DATASETS, get_dls, save_grid
-from .metrics import IGCT_BATCH, psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
+from .metrics import IGCT_BATCH, batched, psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
 
 # %% auto #0
 __all__ = ['MIN_FOLDER_IMAGES', 'guidance', 'held_out', 'igct_applies', 'igct_recon', 'evaluate_pair', 'QualityCurve',
@@ -52,9 +52,6 @@ def igct_recon(rec:Tensor, x:Tensor)->dict:
     return dict(recon_ssim_igct=ssim(rec, x, 'mean', convention='igct').item() if igct_applies(x) else None,
                 recon_psnr_igct=psnr(rec, x, 'mean', convention='igct').item())
 
-def _batched(fn, *tensors, bs:int=256)->Tensor:
-    return torch.cat([fn(*(t[i:i + bs] for t in tensors)) for i in range(0, len(tensors[0]), bs)])
-
 # %% ../nbs/10_images.ipynb #55a2f1cf
 @torch.no_grad()
 def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval mode
@@ -72,7 +69,7 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     x, y = held_out(dls, n_eval, seed)
     K, w_rec, w_edit = dls.meta.n_classes, guidance(pair, 0.), guidance(pair, w)
     t0 = time.time()
-    rec = _batched(lambda a, c: reconstruct(g_, f_, a, labels=c, w=w_rec), x, y, bs=bs)
+    rec = batched(lambda a, c: reconstruct(g_, f_, a, labels=c, w=w_rec), x, y, bs=bs)
     s_per_img = (time.time() - t0)/len(x)
     m = dict(recon_psnr=psnr(rec, x, 'mean').item(), recon_ssim=ssim(rec, x, 'mean').item(),
              recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(), recon_mse=(rec - x).square().mean().item(),
@@ -84,15 +81,15 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     m.update(nfe_encode=ne.nfe, nfe_decode=nd.nfe, recon_s_per_128=128*s_per_img, n_eval=len(x))
     if classifier is None: classifier = train_classifier(dls)
     xe, ye = x[:n_edit], y[:n_edit]
-    z = _batched(lambda a, c: encode(g_, a, labels=c), xe, ye, bs=bs)
+    z = batched(lambda a, c: encode(g_, a, labels=c), xe, ye, bs=bs)
     tar = torch.cat([(ye + k) % K for k in range(1, K)])                # every other class, once each
-    edits = _batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_edit), z.repeat(K - 1, 1, 1, 1), tar, bs=bs)
+    edits = batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_edit), z.repeat(K - 1, 1, 1, 1), tar, bs=bs)
     z_rand = T_MAX*torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to(x.device)
-    samples = _batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_edit), z_rand, y, bs=bs)
+    samples = batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_edit), z_rand, y, bs=bs)
     m.update(edit_accuracy=edit_accuracy(classifier, edits, tar), n_edit=len(xe), edit_w=w_edit,
              sample_accuracy=edit_accuracy(classifier, samples, y), classifier_accuracy=edit_accuracy(classifier, x, y),
              psnr_mean_image=psnr(dls.train.dataset.x.mean(0, keepdim=True).expand_as(x), x, 'mean').item(),
-             psnr_random_latent=psnr(_batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_rec), z_rand, y, bs=bs), x, 'mean').item(),
+             psnr_random_latent=psnr(batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_rec), z_rand, y, bs=bs), x, 'mean').item(),
              latent_std=(z/T_MAX).std().item())
     ls = latent_stats(z, T_MAX, seed=seed)
     m.update(latent_ks=ls['ks'], latent_ks_crit=ls['ks_crit'], latent_lowfreq_ratio=ls['lowfreq_ratio'], latent_mean=ls['mean'])
@@ -124,8 +121,8 @@ class QualityCurve(Callback):
         was = pair.training
         pair.eval()
         x, y = self.x.to(self.dls.device), self.y.to(self.dls.device)
-        z = _batched(lambda a, c: encode(pair.noiser, a, labels=c), x, y)
-        rec = _batched(lambda a, c: cm_sample(pair.denoiser, a, labels=c, w=guidance(pair, 0.)), z, y)
+        z = batched(lambda a, c: encode(pair.noiser, a, labels=c), x, y)
+        rec = batched(lambda a, c: cm_sample(pair.denoiser, a, labels=c, w=guidance(pair, 0.)), z, y)
         pair.train(was)
         step = int(self.train_iter)
         self.history.append(dict(step=step, images=step*self.dls.train.bs, cpu_s=self.cpu0 + time.process_time() - self.c0,

@@ -11,8 +11,8 @@ from .pfode import EPS, T_MAX
 from .samplers import count_nfe, ddim_invert, encode, dm_decode, cm_sample, sync_device
 
 # %% auto #0
-__all__ = ['N_STEPS', 'TABLE1_ROWS', 'pipelines', 'table1_nfe', 'row_name', 'recon_scores', 'table1_row', 'table1',
-           'table1_markdown']
+__all__ = ['N_STEPS', 'TABLE1_ROWS', 'pipelines', 'table1_nfe', 'row_name', 'recon_scores', 'check_batches', 'table1_row',
+           'timed', 'table1', 'table1_markdown']
 
 # %% ../nbs/09_inversion.ipynb #75a1e71f
 N_STEPS = 30  # DDIM inversion / Euler decoding steps of the report's Table 1
@@ -44,7 +44,7 @@ def recon_scores(xr:Tensor, x:Tensor, # reconstructions and originals in [-1, 1]
     return dict(psnr=psnr(xr, x), ssim=ssim(xr, x), ssim_torchmetrics=ssim_torchmetrics(xr, x),
                 **({} if lp is None else dict(lpips=lpips_distance(xr, x, model=lp))))
 
-def _check_batches(x, bs:int):
+def check_batches(x, bs:int):
     "Refuse anything but images (N, C, H, W) holding at least one full batch of `bs`."
     if not isinstance(x, Tensor) or x.ndim != 4: raise ValueError(f"x must be images (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
     if bs < 1 or len(x) < bs: raise ValueError(f"need at least one full batch: bs = {bs} must be in [1, {len(x)}] (the number of images)")
@@ -59,7 +59,7 @@ def table1_row(method:str, scores:list, # the row's name; `recon_scores` of ever
                 sec_per_batch=med(wall), cpu_sec_per_batch=med(cpu), nfe=nfe, n_images=n_images, batch=bs,
                 latent_std_over_T=stats["std"], latent_ks=stats["ks"], latent_lowfreq_power=stats["lowfreq_ratio"])
 
-def _timed(fn, *a):
+def timed(fn, *a):
     "`(fn(*a), wall seconds, CPU seconds)`; on CUDA the wall clock waits for the device before it starts and stops."
     sync_device(); c0, t0 = time.process_time(), time.perf_counter()
     out = fn(*a)
@@ -78,7 +78,7 @@ def table1(D, f, g, # EDM denoiser, consistency model and noiser, in eval mode
           )->tuple[list, dict]:
     "The four rows of Table 1 on `x`: scores, seconds per batch, NFE and latent statistics; and `{row: first n_show reconstructions}`."
     from ctinv.metrics import latent_stats
-    _check_batches(x, bs)
+    check_batches(x, bs)
     D, f, g = (count_nfe(m) for m in (D, f, g))
     enc, dec, rows = pipelines(D, f, g, n_steps)
     per = {r: dict(scores=[], wall=[], cpu=[], nfe=set()) for r in rows}
@@ -87,11 +87,11 @@ def table1(D, f, g, # EDM denoiser, consistency model and noiser, in eval mode
         xb, lat, tim = x[b0:b0 + bs], {}, {}
         for e in enc:
             D.nfe = f.nfe = g.nfe = 0
-            lat[e], w, c = _timed(enc[e], xb, gen); tim[e] = (w, c, D.nfe + f.nfe + g.nfe)
+            lat[e], w, c = timed(enc[e], xb, gen); tim[e] = (w, c, D.nfe + f.nfe + g.nfe)
             lats[e].append(lat[e])
         for e, d in rows:
             D.nfe = f.nfe = g.nfe = 0
-            xr, w, c = _timed(dec[d], lat[e])
+            xr, w, c = timed(dec[d], lat[e])
             r = per[(e, d)]
             if len(xb) == bs: r["wall"].append(tim[e][0] + w); r["cpu"].append(tim[e][1] + c)   # full batches only
             r["nfe"].add(tim[e][2] + D.nfe + f.nfe + g.nfe)

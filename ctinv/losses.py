@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from functools import partial
 import torch, torch.nn as nn
 from torch import Tensor
-from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast, ConsistencyModel, Noiser, exact_denoiser
+from .pfode import (EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast, ConsistencyModel, Noiser, exact_denoiser,
+                         generator_device, noise_like, uniform_like)
 from .nets import unet_preset
 
 # %% auto #0
@@ -17,8 +18,8 @@ __all__ = ['IGCT_SCHEDULES', 'IGCT_TARGETS', 'METHODS', 'DEFAULT_METHOD', 'loss_
            'squared_l2', 'l1_distance', 'get_distance', 'stage_at', 'ict_n_levels', 'cm_n_levels_and_mu',
            'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels', 'sample_level_pairs', 'pair_weight',
            'batch_ode_step', 'check_choice', 'check_batch', 'on_device_of', 'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss',
-           'CDLoss', 'CTInversionLoss', 'IGCTPair', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'make_pair', 'make_loss',
-           'GuidedCDLoss']
+           'CDLoss', 'CTInversionLoss', 'IGCTPair', 'latent_moments', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'make_pair',
+           'make_loss', 'GuidedCDLoss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -133,18 +134,9 @@ def guide_prob(t, t_low:float=11., t_high:float=14.3, power:float=2., p_max:floa
     return p_max*((t - t_low)/(t_high - t_low)).clamp(0, 1)**power
 
 # %% ../nbs/02_losses.ipynb #3618f8de
-def _device_of(generator, like): return like.device if generator is None else generator.device
-
-def _randn(like:Tensor, generator=None)->Tensor:
-    "Standard normal noise of `like`'s shape, dtype and device."
-    return torch.randn(like.shape, generator=generator, device=_device_of(generator, like), dtype=like.dtype).to(like.device)
-
-def _rand(n, like, generator=None):
-    return torch.rand(n, generator=generator, device=_device_of(generator, like), dtype=like.dtype).to(like.device)
-
 def lognormal_levels(n:int, like:Tensor, p_mean:float=-1.1, p_std:float=2., T:float=T_MAX, generator=None)->Tensor:
     "`n` levels with $\\ln t \\sim \\mathcal N(p_{mean}, p_{std}^2)$, clamped to $t \\le T$."
-    xi = torch.randn(n, generator=generator, device=_device_of(generator, like), dtype=like.dtype).to(like.device)
+    xi = torch.randn(n, generator=generator, device=generator_device(generator, like), dtype=like.dtype).to(like.device)
     return (p_mean + p_std*xi).exp().clamp(max=T)
 
 def sample_level_pairs(n:int, # number of pairs
@@ -164,7 +156,7 @@ def sample_level_pairs(n:int, # number of pairs
         raise ValueError("sigmas must be an ascending 1-D grid of at least 2 levels")
     probs = torch.full((len(sigmas) - 1,), 1/(len(sigmas) - 1), dtype=torch.float64) if probs is None else probs
     if probs.shape != (len(sigmas) - 1,): raise ValueError(f"probs must have {len(sigmas) - 1} entries, got {tuple(probs.shape)}")
-    i = torch.multinomial(probs.double().to(_device_of(generator, like)), n, replacement=True, generator=generator).cpu()
+    i = torch.multinomial(probs.double().to(generator_device(generator, like)), n, replacement=True, generator=generator).cpu()
     s = sigmas.double()
     return s[i].to(like), s[i + 1].to(like)
 
@@ -267,10 +259,10 @@ class DSMLoss(BaseLoss):
         "Draw $t$ and $z$; `xb = (x0 + t z, t[, labels])`, `yb = (x0, lambda(t))`."
         check_batch(x0, labels, self.n_classes)
         t = lognormal_levels(x0.shape[0], x0, self.p_mean, self.p_std, math.inf, self.generator)
-        x_t = x0 + bcast(t, x0)*_randn(x0, self.generator)
+        x_t = x0 + bcast(t, x0)*noise_like(x0, self.generator)
         if labels is not None and self.label_dropout > 0:
             if self.n_classes is None: raise ValueError("label dropout needs n_classes (the null class id) in DSMLoss(n_classes=...)")
-            drop = _rand(x0.shape[0], x0, self.generator) < self.label_dropout
+            drop = uniform_like(x0.shape[0], x0, self.generator) < self.label_dropout
             labels = torch.where(drop, torch.full_like(labels, self.n_classes), labels)
         sd = self.sigma_data
         return _xb(x_t, t, labels), (x0, (t**2 + sd**2)/(t*sd)**2)
@@ -318,7 +310,7 @@ class CTLoss(BaseLoss):
         check_batch(x0, labels, self.n_classes)
         if self.ema_teacher and teacher is None: raise ValueError("CTLoss(ema_teacher=True) needs the EMA teacher copy: pass teacher=")
         lo, hi = sample_level_pairs(x0.shape[0], x0, *self.levels(step), generator=self.generator)
-        z = _randn(x0, self.generator)
+        z = noise_like(x0, self.generator)
         x_hi = x0 + bcast(hi, x0)*z
         x_lo = x0 + bcast(lo, x0)*z if self.target == 'single' else batch_ode_step(x_hi, hi, lo, x0, labels, labels)[0]
         target = self._target(model if teacher is None else teacher, x0, *_xb(x_lo, lo, labels))
@@ -351,7 +343,7 @@ class ECTLoss(BaseLoss):
         "`xb = (x0 + t z, t[, labels])`, `yb = (sg f(x0 + r z, r) or x0 where r = 0, 1/(t - r))`."
         check_batch(x0, labels, self.n_classes)
         r, t = self.pairs(x0, step)
-        z = _randn(x0, self.generator)
+        z = noise_like(x0, self.generator)
         with shared_dropout(x0): target = self._target_where(model if teacher is None else teacher, x0 + bcast(r, x0)*z, r, x0, labels)
         return _xb(x0 + bcast(t, x0)*z, t, labels), (target, 1/(t - r))
 
@@ -393,7 +385,7 @@ class CDLoss(BaseLoss):
         self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         if self.ema_teacher and teacher is None: raise ValueError("CDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         lo, hi = sample_level_pairs(x0.shape[0], x0, self.sigmas, self.probs, generator=self.generator)
-        x_hi = x0 + bcast(hi, x0)*_randn(x0, self.generator)
+        x_hi = x0 + bcast(hi, x0)*noise_like(x0, self.generator)
         x_hat = self.ode_step(x_hi, hi, lo, labels)
         target = self._target(model if teacher is None else teacher, x0, *_xb(x_hat, lo, labels))
         return _xb(x_hi, hi, labels), (target, pair_weight(self.weighting, lo, hi))
@@ -440,7 +432,7 @@ class CTInversionLoss(BaseLoss):
         "`xb = (x0 + t_lo z, t_lo[, labels])`, `yb = (sg g(x0 + t_hi z, t_hi), lambda)`."
         check_batch(x0, labels, self.n_classes)
         lo, hi = self.pairs(x0, step)
-        z = _randn(x0, self.generator)
+        z = noise_like(x0, self.generator)
         x_lo = x0 + bcast(lo, x0)*z
         x_hi = x0 + bcast(hi, x0)*z if self.target == 'single' else batch_ode_step(x_lo, lo, hi, x0, labels, labels)[0]
         target = self._target(model if teacher is None else teacher, x0, *_xb(x_hi, hi, labels))
@@ -468,6 +460,11 @@ class IGCTPair(nn.Module):
         z_T = self.noiser(x_eps, self.eps, labels) if z_rec is None else z_rec
         return (f, g, self.denoiser(z_T, self.T, labels, None if w is None else torch.zeros_like(w)), *cyc)
 
+def latent_moments(u:Tensor)->Tensor:
+    "Per sample, $\\bar u^2 + (\\overline{u^2} - 1)^2$ over its pixels: zero when the latent's pixels have the N(0, 1) prior's first two moments."
+    u = u.reshape(u.shape[0], -1).float()
+    return u.mean(1)**2 + (u.pow(2).mean(1) - 1)**2
+
 IGCT_SCHEDULES = ('doubling', 'tune')
 IGCT_TARGETS = ('single', 'batch')
 
@@ -483,6 +480,7 @@ class IGCTLoss(BaseLoss):
                  target:str='single', # 'single': the ODE step with the pair's own x0; 'batch': with the batch's posterior mean
                  lam_cyc:float=0., # weight of the noise-side cycle d(g(sg f(z, T)), z) (0: off)
                  rec_grad:str='both', # the reconstruction's gradient: 'both' networks, or the 'denoiser' only
+                 lam_prior:float=0., # weight of the latent moment term: each predicted latent g(x_in, t_in)/T has pixel mean 0 and mean square 1 (0: off)
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, sigma_data:float=SIGMA_DATA, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
@@ -492,11 +490,12 @@ class IGCTLoss(BaseLoss):
         if not 0 <= tune_start <= 1: raise ValueError(f"tune_start is a share of the run in [0, 1], got {tune_start}")
         if q_tune <= 1: raise ValueError(f"q_tune must be > 1 (the gap is t n(t)/q_tune), got {q_tune}")
         if lam_cyc < 0: raise ValueError(f"lam_cyc must be >= 0, got {lam_cyc}")
+        if lam_prior < 0: raise ValueError(f"lam_prior must be >= 0, got {lam_prior}")
         self.stage_steps, self.n_stages, self.recon_every, self.lam_rec = stage_steps, n_stages, recon_every, lam_rec
         self.w_min, self.w_max, self.gate = w_min, w_max, dict(t_low=t_low, t_high=t_high, power=guide_power, p_max=p_max)
         self.p_mean, self.p_std, self.ect_kw = p_mean, p_std, dict(k=k, b=b, q=q)
         self.schedule, self.tune_start, self.q_tune, self.target, self.lam_cyc, self.rec_grad = schedule, tune_start, q_tune, target, lam_cyc, rec_grad
-        self.eps, self.T, self.sigma_data = eps, T, sigma_data
+        self.eps, self.T, self.sigma_data, self.lam_prior = eps, T, sigma_data, lam_prior
 
     def stage_at(self, step:int)->int:
         "The stage at `step` ('tune': 0, then 1 from `tune_start` of the run on)."
@@ -529,23 +528,23 @@ class IGCTLoss(BaseLoss):
         check_batch(x0, labels, self.n_classes)
         if not (hasattr(model, "noiser") and hasattr(model, "denoiser")): raise TypeError("IGCTLoss needs an IGCTPair(noiser, denoiser) model")
         B, gen, stage = x0.shape[0], self.generator, self.stage_at(step)
-        if x_src is None: x_src = x0[torch.randperm(B, generator=gen, device=_device_of(gen, x0)).to(x0.device)]
+        if x_src is None: x_src = x0[torch.randperm(B, generator=gen, device=generator_device(gen, x0)).to(x0.device)]
         if x_src.shape != x0.shape: raise ValueError(f"x_src of shape {tuple(x_src.shape)} must match x0 {tuple(x0.shape)}")
         # (a) guided CT pair for the denoiser
         r, t = self._pairs(x0, stage)
-        w = self.w_min + (self.w_max - self.w_min)*_rand(B, x0, gen)
-        m = (_rand(B, x0, gen) < guide_prob(t, **self.gate)).to(x0.dtype)
-        x_t, x_r, y = self.guided_pair(x0, x_src, t, r, w, m, _randn(x0, gen))
+        w = self.w_min + (self.w_max - self.w_min)*uniform_like(B, x0, gen)
+        m = (uniform_like(B, x0, gen) < guide_prob(t, **self.gate)).to(x0.dtype)
+        x_t, x_r, y = self.guided_pair(x0, x_src, t, r, w, m, noise_like(x0, gen))
         if self.target == 'batch': x_r, y = self._stf(x0, labels, x_t, t, r, x_r, y, m)
         # (b) swapped pair for the noiser
         r2, t2 = self._pairs(x0, stage)
         t_in, t_tgt = r2.clamp(min=self.eps), t2.clamp(min=self.eps)
-        z2 = _randn(x0, gen)
+        z2 = noise_like(x0, gen)
         x_in = x0 + bcast(t_in, x0)*z2
         x_tgt = x0 + bcast(t_tgt, x0)*z2 if self.target == 'single' else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0]
         # (c) reconstruction input, on every recon_every-th step; (d) the cycle's latents
-        x_eps = x0 + self.eps*_randn(x0, gen) if step % self.recon_every == 0 else None
-        z_cyc = self.T*_randn(x0, gen) if self.lam_cyc > 0 else None
+        x_eps = x0 + self.eps*noise_like(x0, gen) if step % self.recon_every == 0 else None
+        z_cyc = self.T*noise_like(x0, gen) if self.lam_cyc > 0 else None
         net = model if teacher is None else teacher
         with shared_dropout(x0):   # in the order of the online passes: noiser, then denoiser (only where r > 0)
             g_tgt = net.noiser(x_tgt, t_tgt, labels)
@@ -556,19 +555,20 @@ class IGCTLoss(BaseLoss):
         return xb, (f_tgt, 1/(t - r), g_tgt, pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T), x_eps, z_cyc)
 
     def terms(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt, x_eps=None, z_cyc=None)->dict:
-        "Per-sample `gen`, `inv`, weighted `rec` and `cyc` terms (`rec` is None off the reconstruction steps, `cyc` without the cycle)."
+        "Per-sample `gen`, `inv`, weighted `rec`, `cyc` and `prior` terms (`rec` is None off the reconstruction steps, `cyc` without the cycle, `prior` when `lam_prior` is 0)."
         f_pred, g_pred, rec, *cyc = preds
         if rec is not None and rec.numel() == 0: rec = None      # the forward's empty tensor: no reconstruction this step
         if (rec is None) != (x_eps is None): raise ValueError("the reconstruction prediction and its target x_eps must come together")
         if bool(cyc) != (z_cyc is not None): raise ValueError("the cycle's prediction and its latents z_cyc must come together")
         return dict(gen=f_wt*self.distance(f_pred, f_tgt), inv=g_wt*self.distance(g_pred, g_tgt),
                     rec=None if rec is None else self.lam_rec*self.distance(rec, x_eps),
-                    cyc=self.lam_cyc*self.distance(cyc[0]/self.T, z_cyc/self.T) if cyc else None)   # in units of the prior's std
+                    cyc=self.lam_cyc*self.distance(cyc[0]/self.T, z_cyc/self.T) if cyc else None,   # in units of the prior's std
+                    prior=self.lam_prior*latent_moments(g_pred/self.T) if self.lam_prior > 0 else None)
 
     def __call__(self, preds:tuple, *yb)->Tensor:
         "$\\frac1B\\sum_b [\\mathcal L_{inv} + \\mathcal L_{gen} + \\lambda_{rec}\\mathcal L_{rec} + \\lambda_{cyc}\\mathcal L_{cyc}]$."
         d = self.terms(preds, *yb)
-        return (d["gen"] + d["inv"] + sum(d[k] for k in ("rec", "cyc") if d[k] is not None)).mean()
+        return (d["gen"] + d["inv"] + sum(d[k] for k in ("rec", "cyc", "prior") if d[k] is not None)).mean()
 
 # %% ../nbs/02_losses.ipynb #c6828725
 class CTInvPair(nn.Module):
@@ -673,8 +673,8 @@ class GuidedCDLoss(CDLoss):
         if self.ema_teacher and teacher is None: raise ValueError("GuidedCDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         B = x0.shape[0]
         lo, hi = sample_level_pairs(B, x0, self.sigmas, self.probs, generator=self.generator)
-        w = self.w_min + (self.w_max - self.w_min)*_rand(B, x0, self.generator)
-        x_hi = x0 + bcast(hi, x0)*_randn(x0, self.generator)
+        w = self.w_min + (self.w_max - self.w_min)*uniform_like(B, x0, self.generator)
+        x_hi = x0 + bcast(hi, x0)*noise_like(x0, self.generator)
         x_hat = self.ode_step(x_hi, hi, lo, labels, w)
         target = self._target(model if teacher is None else teacher, x0, x_hat, lo, labels, w)
         return (x_hi, hi, labels, w), (target, pair_weight(self.weighting, lo, hi))

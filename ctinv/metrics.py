@@ -22,7 +22,7 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script at import, 
 # %% auto #0
 __all__ = ['RANGE_TOL', 'IGCT_BATCH', 'LPIPS_BACKBONES', 'FID_INCEPTION_WEIGHTS', 'check_images', 'check_choice_metric',
            'igct_batches', 'psnr', 'ssim_window', 'ssim', 'ssim_torchmetrics', 'torch_checkpoints',
-           'lpips_backbone_file', 'lpips_model', 'lpips_distance', 'Classifier', 'train_classifier',
+           'lpips_backbone_file', 'lpips_model', 'lpips_distance', 'Classifier', 'train_classifier', 'batched',
            'classifier_features', 'edit_accuracy', 'frechet_distance', 'ClassifierFeatures', 'precision_recall',
            'classifier_metrics', 'recon_metrics', 'inception_weights', 'inception_metrics', 'w1', 'ks_normal',
            'latent_stats']
@@ -239,11 +239,15 @@ def train_classifier(dls, # `get_dls` loaders of (images, labels), with `n_class
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
     return clf.eval()
 
-def _batched(fn, classifier:nn.Module, x:Tensor, bs:int)->Tensor:
-    dev = next(classifier.parameters()).device
-    was = classifier.training
+def batched(fn, *tensors:Tensor, bs:int=256)->Tensor:
+    "`fn` on slices of `bs` rows of `tensors` (all of one length), concatenated: large sets through a network in bounded memory."
+    return torch.cat([fn(*(t[i:i + bs] for t in tensors)) for i in range(0, len(tensors[0]), bs)])
+
+def _judged(fn, classifier:nn.Module, x:Tensor, bs:int)->Tensor:
+    "`fn` on `x` in batches, on the classifier's device in eval mode (its mode restored), back on `x`'s device."
+    dev, was = next(classifier.parameters()).device, classifier.training
     classifier.eval()
-    with torch.no_grad(): out = torch.cat([fn(x[i:i+bs].to(dev).float()) for i in range(0, len(x), bs)])
+    with torch.no_grad(): out = batched(lambda a: fn(a.to(dev).float()), x, bs=bs)
     classifier.train(was)
     return out.to(x.device)
 
@@ -252,7 +256,7 @@ def classifier_features(classifier:Classifier, # a trained `Classifier`
                         bs:int=512)->Tensor:
     "Penultimate-layer features (N, num_features) of the images, in eval mode."
     check_images(x); _check_bs(bs)
-    return _batched(classifier.features, classifier, x, bs)
+    return _judged(classifier.features, classifier, x, bs)
 
 def edit_accuracy(classifier:Classifier, # a trained `Classifier`
                   x:Tensor, # (edited) images in [-1, 1]
@@ -266,7 +270,7 @@ def edit_accuracy(classifier:Classifier, # a trained `Classifier`
     K = getattr(classifier, 'n_classes', None)
     if K is not None and (t.min() < 0 or t.max() >= K):
         raise ValueError(f"target labels must be class ids in [0, {K}), got {t.min().item()}..{t.max().item()}")
-    pred = _batched(classifier, classifier, x, bs).argmax(1)
+    pred = _judged(classifier, classifier, x, bs).argmax(1)
     return (pred.cpu() == t).float().mean().item()
 
 # %% ../nbs/08_metrics.ipynb #bd49b728

@@ -11,8 +11,9 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['EPS', 'T_MAX', 'SIGMA_DATA', 'RHO', 'karras_sigmas', 'bcast', 'checkable', 'Precond', 'edm_scalings', 'EDMDenoiser',
-           'ConsistencyModel', 'Noiser', 'CTM', 'exact_denoiser', 'exact_log_density', 'exact_score', 'flow_map',
-           'ode_path', 'quantile_flow_map', 'prior_quantiles', 'plot_trajectories']
+           'ConsistencyModel', 'Noiser', 'CTM', 'generator_device', 'noise_like', 'uniform_like', 'new_figure',
+           'exact_denoiser', 'exact_log_density', 'exact_score', 'flow_map', 'ode_path', 'quantile_flow_map',
+           'prior_quantiles', 'plot_trajectories']
 
 # %% ../nbs/00_pfode.ipynb #3f3fd0cf
 EPS, T_MAX, SIGMA_DATA, RHO = 0.002, 80., 0.5, 7.  # the defaults of EDM / CM / iGCT
@@ -112,6 +113,24 @@ class CTM(Precond):
         t, s = bcast(t, x), bcast(s, x)
         if (s > t).any(): raise ValueError("CTM jumps go down in noise: need s <= t")
         return s/t*x + (1 - s/t)*self.g(x, t, s, labels, w)
+
+# %% ../nbs/00_pfode.ipynb #a1b2c3d0
+def generator_device(generator, like:Tensor)->torch.device:
+    "Where draws from `generator` are made: its own device (a CPU generator serves CUDA data), else `like`'s."
+    return like.device if generator is None else generator.device
+
+def noise_like(like:Tensor, generator=None)->Tensor:
+    "Standard normal noise of `like`'s shape and dtype, drawn on the generator's device, returned on `like`'s."
+    return torch.randn(like.shape, generator=generator, device=generator_device(generator, like), dtype=like.dtype).to(like.device)
+
+def uniform_like(n:int, like:Tensor, generator=None)->Tensor:
+    "`n` draws of U[0, 1) in `like`'s dtype, on `like`'s device."
+    return torch.rand(n, generator=generator, device=generator_device(generator, like), dtype=like.dtype).to(like.device)
+
+def new_figure(figsize):
+    "A matplotlib Figure outside pyplot (no global state; displayable in a notebook, savable anywhere)."
+    from matplotlib.figure import Figure
+    return Figure(figsize=figsize)
 
 # %% ../nbs/00_pfode.ipynb #8c39df77
 def _mixture_logits(x, t, means, stds=None, weights=None, comp_labels=None, labels=None):

@@ -7,14 +7,14 @@ from __future__ import annotations
 import math, numbers
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
-from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast, checkable
+from .pfode import EPS, T_MAX, RHO, karras_sigmas, bcast, checkable, noise_like
 
 # %% auto #0
-__all__ = ['NFECounter', 'count_nfe', 'sync_device', 'edm_sigmas', 'edm_sampler', 'cfg', 'cfg_update', 'apg_split', 'APGUpdate',
-           'guide', 'cfg_interval', 'apg', 'ddim_invert', 'cm_sample', 'multistep_sample', 'encode', 'dm_decode',
-           'reconstruct', 'edit', 'slerp', 'interpolate', 'denoise', 'gamma_sample', 'zero_shot_edit', 'inpaint',
-           'luma_basis', 'patch_basis', 'colorize_op', 'super_resolve_op', 'colorize', 'super_resolve',
-           'dm_zero_shot_edit']
+__all__ = ['NFECounter', 'count_nfe', 'sync_device', 'n_classes_of', 'check_image_range', 'edm_sigmas', 'edm_sampler', 'cfg',
+           'cfg_update', 'apg_split', 'APGUpdate', 'guide', 'cfg_interval', 'apg', 'ddim_invert', 'cm_sample',
+           'multistep_sample', 'encode', 'dm_decode', 'reconstruct', 'edit', 'slerp', 'interpolate', 'denoise',
+           'gamma_sample', 'zero_shot_edit', 'inpaint', 'luma_basis', 'patch_basis', 'colorize_op', 'super_resolve_op',
+           'colorize', 'super_resolve', 'dm_zero_shot_edit']
 
 # %% ../nbs/03_samplers.ipynb #22bc5e9a
 class NFECounter:
@@ -44,7 +44,7 @@ def sync_device(x=None):
     if dev.type == "cuda": torch.cuda.synchronize(dev)
 
 # %% ../nbs/03_samplers.ipynb #a325925b
-def _n_classes(model)->int:
+def n_classes_of(model)->int:
     "Classes a model is conditioned on (0: unconditional): the first integer `n_classes` found in it."
     while isinstance(model, NFECounter): model = model.model
     mods = model.modules() if isinstance(model, nn.Module) else [model]
@@ -64,7 +64,7 @@ def _cond(model, x:Tensor, labels=None, w=None)->dict:
     if not isinstance(x, Tensor) or x.ndim == 0: raise ValueError("samples must be a batch tensor of shape (B, ...)")
     cond = {}
     if labels is not None: cond["labels"] = _labels(labels, x)
-    elif n := _n_classes(model):
+    elif n := n_classes_of(model):
         raise ValueError(f"the model is class-conditional (n_classes={n}): pass labels, class ids of shape ({x.shape[0]},)")
     if w is not None: cond["w"] = bcast(w, x).flatten()
     return cond
@@ -73,10 +73,6 @@ def _level(t:float, x:Tensor)->Tensor:
     "The level `t` as a `(B,)` tensor of `x`'s dtype and device."
     return torch.full(x.shape[:1], float(t), dtype=x.dtype, device=x.device)
 
-def _randn(x:Tensor, generator=None)->Tensor:
-    "Standard normal noise of `x`'s shape and dtype, drawn on the generator's device (a CPU generator works for CUDA data), on `x`'s device."
-    dev = x.device if generator is None else generator.device
-    return torch.randn(x.shape, generator=generator, dtype=x.dtype, device=dev).to(x.device)
 def _clip(x:Tensor, clip:bool)->Tensor: return x.clamp(-1, 1) if clip else x
 
 def _grid(sigmas, decreasing:bool, what:str, min_len:int=2)->list:
@@ -94,7 +90,7 @@ def _check_steps(n_steps, lo:int, what:str):
     if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < lo:
         raise ValueError(f"{what} needs n_steps >= {lo} (an integer), got n_steps={n_steps!r}")
 
-def _check_image_range(x, what:str, tol:float=1e-3):
+def check_image_range(x, what:str, tol:float=1e-3):
     "One-line `ValueError` unless an image batch `(B, C, H, W)` lies in [-1, 1] up to `tol` (other shapes: toy data, not checked)."
     if not isinstance(x, Tensor) or x.ndim != 4 or x.numel() == 0 or not checkable(x): return
     lo, hi = x.aminmax()
@@ -135,7 +131,7 @@ def edm_sampler(denoiser, # D(x, t, labels=None, w=None)
     for t, t_next in zip(ts[:-1], ts[1:]):
         gamma = min(churn/n, math.sqrt(2) - 1) if churn > 0 and s_tmin <= t <= s_tmax else 0.
         t_hat = t*(1 + gamma)
-        if gamma > 0: x = x + math.sqrt(t_hat**2 - t**2)*s_noise*_randn(x, generator)
+        if gamma > 0: x = x + math.sqrt(t_hat**2 - t**2)*s_noise*noise_like(x, generator)
         d1 = d(x, t_hat)
         x_next = x + (t_next - t_hat)*d1
         if heun and t_next > 0: x_next = x + (t_next - t_hat)*(d1 + d(x_next, t_next))/2
@@ -272,7 +268,7 @@ def multistep_sample(model, # consistency model f
     "Multistep consistency sampling (CM Alg. 3), `1 + len(taus)` NFE."
     taus = _taus(taus, eps, T, "multistep_sample")
     x = cm_sample(model, x_T, T, labels, w, clip)
-    for tau in taus: x = cm_sample(model, x + math.sqrt(tau**2 - eps**2)*_randn(x, generator), tau, labels, w, clip)
+    for tau in taus: x = cm_sample(model, x + math.sqrt(tau**2 - eps**2)*noise_like(x, generator), tau, labels, w, clip)
     return x
 
 # %% ../nbs/03_samplers.ipynb #d4a45a64
@@ -284,8 +280,8 @@ def encode(noiser, # CT-Inversion noiser g(x, t, labels=None)
            add_noise:bool=False, # encode x + eps z' instead of x
           )->Tensor:
     "CT-Inversion encoding $\\hat z = g(x, \\epsilon)$ (1 NFE): a latent at level T."
-    _check_image_range(x, "encode")
-    if add_noise: x = x + eps*_randn(x, generator)
+    check_image_range(x, "encode")
+    if add_noise: x = x + eps*noise_like(x, generator)
     return noiser(x, _level(eps, x), **_cond(noiser, x, labels))
 
 def dm_decode(denoiser, # EDM denoiser D
@@ -309,7 +305,7 @@ def reconstruct(noiser, # the encoder's model (a noiser, or a denoiser for DDIM 
                 clip:bool=True,
                )->Tensor:
     "Encode `x` to a latent at T and decode it back: CT_Inv + CM by default (2 NFE)."
-    _check_image_range(x, "reconstruct")
+    check_image_range(x, "reconstruct")
     return decode(decoder, invert(noiser, x, labels=labels), labels=labels, w=w, clip=clip)
 
 def edit(noiser, denoiser, # encoder and decoder models, as in `reconstruct`
@@ -321,7 +317,7 @@ def edit(noiser, denoiser, # encoder and decoder models, as in `reconstruct`
         )->Tensor:
     "Style-preserving class conversion $f(g(x, \\epsilon \\mid c_{src}), T \\mid c_{tar}, w)$."
     if c_src is None or c_tar is None: raise ValueError("edit needs the source class c_src and the target class c_tar")
-    _check_image_range(x, "edit")
+    check_image_range(x, "edit")
     return decode(denoiser, invert(noiser, x, labels=c_src), labels=c_tar, w=w, clip=clip)
 
 # %% ../nbs/03_samplers.ipynb #cc211bc3
@@ -377,7 +373,7 @@ def gamma_sample(ctm, # trajectory model G(x, t, s, labels=None, w=None)
         last = i == len(ts) - 2
         s = t_next if last else math.sqrt(1 - gamma**2)*(t_next - eps) + eps
         x = ctm(x, _level(t, x), _level(s, x), **cond)
-        if not last and t_next > s: x = x + math.sqrt(t_next**2 - s**2)*_randn(x, generator)
+        if not last and t_next > s: x = x + math.sqrt(t_next**2 - s**2)*noise_like(x, generator)
     return _clip(x, clip)
 
 # %% ../nbs/03_samplers.ipynb #550ca16d
@@ -409,7 +405,7 @@ def zero_shot_edit(model, # consistency model f
     x = A_inv(known)
     for i, tau in enumerate(taus):
         sd = tau if i == 0 else math.sqrt(tau**2 - eps**2)
-        x = _clip(model(x + sd*_randn(x, generator), _level(tau, x), **cond), clip)
+        x = _clip(model(x + sd*noise_like(x, generator), _level(tau, x), **cond), clip)
         x = A_inv(known + A(x)*mask)
     return x
 
@@ -476,11 +472,11 @@ def dm_zero_shot_edit(denoiser, # EDM denoiser D(x, t, labels=None, w=None)
     ts = _grid(edm_sigmas(n_steps) if sigmas is None else sigmas, True, "dm_zero_shot_edit")
     Ay, mask = _a_space(A, y, mask)
     known, cond = Ay*(1 - mask), _cond(denoiser, y, labels, w)
-    x = A_inv(known) + ts[0]*_randn(y, generator)
+    x = A_inv(known) + ts[0]*noise_like(y, generator)
     def d(x, t): return (x - denoiser(x, _level(t, x), **cond))/t
     for t, t_next in zip(ts[:-1], ts[1:]):
         d1 = d(x, t)
         x_next = x + (t_next - t)*d1
         if heun and t_next > 0: x_next = x + (t_next - t)*(d1 + d(x_next, t_next))/2
-        x = A_inv((known + t_next*A(_randn(y, generator)))*(1 - mask) + A(x_next)*mask)
+        x = A_inv((known + t_next*A(noise_like(y, generator)))*(1 - mask) + A(x_next)*mask)
     return _clip(x, clip)

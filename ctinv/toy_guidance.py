@@ -9,7 +9,8 @@ from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 from fastai.callback.schedule import ParamScheduler, SchedCos
-from .pfode import EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser, exact_denoiser, exact_log_density, flow_map, ode_path, prior_quantiles
+from .pfode import (EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser, exact_denoiser, exact_log_density, flow_map, ode_path, prior_quantiles,
+                         new_figure)
 from .nets import ToyMLP
 from .losses import DSMLoss, IGCTLoss, IGCTPair, GuidedCDLoss, guide_prob
 from .train import consistency_learner, tensor_dls, atomic_write, atomic_write_text
@@ -182,11 +183,6 @@ def sample_toy(method:str, # 'cfg', 'cfg_interval', 'apg', 'guided_cd' or 'igct'
     raise ValueError(f"method must be one of 'cfg', 'cfg_interval', 'apg', 'guided_cd', 'igct', got {method!r}")
 
 # %% ../nbs/06_toy_guidance.ipynb #aca03ba1
-def _figure(figsize):
-    "A matplotlib Figure outside pyplot (no global state)."
-    from matplotlib.figure import Figure
-    return Figure(figsize=figsize)
-
 def _band(ax, s):
     ax.axhspan(2 - 3*s, 2 + 3*s, color="tab:blue", alpha=.12, lw=0); ax.axhline(2, color="tab:blue", lw=1)
 
@@ -197,7 +193,7 @@ def plot_dynamics(models:dict|None=None, # from `train_toy_guidance`; None: the 
     xT, lab = prior_quantiles(n_paths), torch.ones(n_paths, dtype=torch.long)
     ts = torch.logspace(math.log10(T_MAX), math.log10(EPS), n_levels, dtype=torch.float64)
     rows = 1 if models is None else 2
-    fig = _figure((2.9*len(omegas), 2.5*rows))
+    fig = new_figure((2.9*len(omegas), 2.5*rows))
     axs = fig.subplots(rows, len(omegas), sharex=True, sharey=True, squeeze=False)
     for j, om in enumerate(omegas):
         G, I = cfg(ExactTwoClass(s), om - 1, NULL), ideal_igct_denoiser(om, s)
@@ -224,7 +220,7 @@ def plot_densities(samples:dict, # {method: {omega: (x, labels)}}
                    omegas=OMEGAS, s:float=S):
     "Densities of the final samples per omega (both classes, class 0 mirrored) against the class density N(2, s^2)."
     import numpy as np
-    fig = _figure((2.9*len(omegas), 2.5))
+    fig = new_figure((2.9*len(omegas), 2.5))
     axs = fig.subplots(1, len(omegas), sharey=True)
     grid = np.linspace(-1, 6, 300)
     for ax, om in zip(axs, omegas):

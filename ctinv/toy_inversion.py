@@ -10,7 +10,7 @@ import torch, torch.nn as nn
 from torch import Tensor
 from scipy.stats import kstest
 from fastai.callback.schedule import ParamScheduler, SchedCos
-from .pfode import EPS, T_MAX, ConsistencyModel, Noiser, EDMDenoiser, exact_denoiser, quantile_flow_map
+from .pfode import EPS, T_MAX, ConsistencyModel, Noiser, EDMDenoiser, exact_denoiser, quantile_flow_map, new_figure
 from .nets import ToyMLP
 from .losses import CTLoss, CTInversionLoss, DSMLoss
 from .train import consistency_learner, tensor_dls, atomic_write_text
@@ -18,8 +18,8 @@ from .samplers import ddim_invert, encode, cm_sample
 
 # %% auto #0
 __all__ = ['ATOMS', 'toy_data', 'exact_maps', 'toy_points', 'FourierToyMLP', 'train_toy', 'toy_models', 'toy_inversion_metrics',
-           'ddim_inversion_errors', 'noiser_latent_error', 'plot_fig1', 'plot_ddim', 'run_toy_inversion',
-           'toy_inversion_demo']
+           'clean_points', 'ddim_inversion_errors', 'noiser_latent_error', 'plot_fig1', 'plot_ddim',
+           'run_toy_inversion', 'toy_inversion_demo']
 
 # %% ../nbs/05_toy_inversion.ipynb #fbd6edb3
 ATOMS = (-1., -.5, 0., .5, 1.)
@@ -119,7 +119,7 @@ def toy_inversion_metrics(f, # consistency model f(x, t)
                 latent_monotone=bool((g(grid, torch.full_like(grid, eps)).diff() >= 0).all()))
 
 # %% ../nbs/05_toy_inversion.ipynb #33abf8f3
-def _clean_points(n, atoms, seed, eps, T)->tuple:
+def clean_points(n, atoms, seed, eps, T)->tuple:
     "`n` clean points $x_\\epsilon = x_0 + \\epsilon z$ (float64, seeded with `seed + 1`) and their exact latents $g^*(x_\\epsilon, \\epsilon)$."
     gen, a = torch.Generator().manual_seed(seed + 1), torch.tensor(atoms, dtype=torch.float64)
     x_eps = a[torch.randint(len(a), (n,), generator=gen)] + eps*torch.randn(n, generator=gen, dtype=torch.float64)
@@ -130,7 +130,7 @@ def ddim_inversion_errors(denoiser, # EDM denoiser D(x, t)
                           n_steps=(1, 2, 5, 10, 30, 100), # Euler steps (= NFE) to try
                           atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->list:
     "Latent error $\\mathbb E|\\hat z - g^*(x_\\epsilon, \\epsilon)|/T$ and KS of DDIM inversion, one dict per `n_steps`."
-    x_eps, z_star = _clean_points(n, atoms, seed, eps, T)
+    x_eps, z_star = clean_points(n, atoms, seed, eps, T)
     res = []
     for k in n_steps:
         z = ddim_invert(denoiser, x_eps.float(), n_steps=k).double()
@@ -141,15 +141,10 @@ def ddim_inversion_errors(denoiser, # EDM denoiser D(x, t)
 @torch.no_grad()
 def noiser_latent_error(g, atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->float:
     "The noiser's (1 NFE) latent error on the points of `ddim_inversion_errors`."
-    x_eps, z_star = _clean_points(n, atoms, seed, eps, T)
+    x_eps, z_star = clean_points(n, atoms, seed, eps, T)
     return (encode(g, x_eps.float(), eps).double() - z_star).abs().mean().item()/T
 
 # %% ../nbs/05_toy_inversion.ipynb #98329246
-def _figure(figsize):
-    "A matplotlib Figure outside pyplot (no global state; displayable in a notebook, savable anywhere)."
-    from matplotlib.figure import Figure
-    return Figure(figsize=figsize)
-
 @torch.no_grad()
 def plot_fig1(f, g, # the learned consistency model and noiser
               atoms=ATOMS, n:int=3000, seed:int=0, T:float=T_MAX):
@@ -158,7 +153,7 @@ def plot_fig1(f, g, # the learned consistency model and noiser
     xt, t, _ = toy_points(n, atoms, seed, T=T)
     cols = [(f, "$f_\\theta$ (CT)", 1., (-1, 1), "coolwarm"), (f_star, "exact $f^*$", 1., (-1, 1), "coolwarm"),
             (g, "$g_\\phi/T$ (CT Inversion)", T, (-2.5, 2.5), "viridis"), (g_star, "exact $g^*/T$", T, (-2.5, 2.5), "viridis")]
-    fig = _figure((18, 8.5))
+    fig = new_figure((18, 8.5))
     for j, (fn, title, sc, (lo, hi), cmap) in enumerate(cols):
         y = (fn(xt, t)/sc).clamp(lo, hi)
         ax = fig.add_subplot(2, 4, j + 1)
@@ -177,7 +172,7 @@ def plot_ddim(ddim:list, # `ddim_inversion_errors` of the learned denoiser
               ddim_exact:list|None=None, # ... and of the exact denoiser
               noiser_error:float|None=None): # `noiser_latent_error` of the noiser (1 NFE)
     "Latent error against NFE: DDIM inversion (learned and exact denoiser) and the CT-Inversion noiser."
-    fig = _figure((6, 4)); ax = fig.add_subplot()
+    fig = new_figure((6, 4)); ax = fig.add_subplot()
     for r, lab, st in [(ddim, "DDIM inversion, DSM denoiser", "o-"), (ddim_exact, "DDIM inversion, exact $D^*$", "s--")]:
         if r: ax.plot([d["n_steps"] for d in r], [d["latent_error"] for d in r], st, label=lab)
     if noiser_error is not None: ax.plot([1], [noiser_error], "r*", ms=14, label="CT-Inversion noiser (1 NFE)")

@@ -25,9 +25,9 @@ from functools import partial
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'PRECISIONS', 'check_bs', 'TensorImages', 'BatchDL', 'tensor_dls', 'unwrap', 'ConsistencyCB',
            'model_device', 'ema_update', 'EMA', 'EMATeacher', 'TrainingDiverged', 'NaNGuard', 'AutocastCPU',
-           'end_autocast', 'SeedCB', 'atomic_write', 'atomic_write_text', 'save_checkpoint', 'read_checkpoint',
-           'load_strict', 'load_checkpoint', 'Checkpointer', 'default_precision', 'consistency_learner',
-           'distrib_ctx_auto', 'n_epochs_for', 'train_pair', 'LineProgress', 'StopOnInterrupt']
+           'end_autocast', 'SeedCB', 'atomic_write', 'atomic_write_text', 'atomic_save_tensors', 'save_checkpoint',
+           'read_checkpoint', 'load_strict', 'load_checkpoint', 'Checkpointer', 'default_precision',
+           'consistency_learner', 'distrib_ctx_auto', 'n_epochs_for', 'train_pair', 'LineProgress', 'StopOnInterrupt']
 
 # %% ../nbs/04b_train.ipynb #e3b9cec4
 def check_bs(bs, n:int|None=None, what:str="training samples"):
@@ -192,7 +192,8 @@ def atomic_write_text(path:str|Path, text:str):
     "Write `text` to `path` atomically: readers see the old file or the new one, never a part."
     with atomic_write(path) as f: f.write(text)
 
-def _atomic_save_tensors(tensors:dict, path:Path):
+def atomic_save_tensors(tensors:dict, path:Path):
+    "Write `tensors` (name: tensor) as one safetensors file at `path`, atomically (never a half-written file)."
     data = safetensors_bytes({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
     with atomic_write(path, "wb") as f: f.write(data)
 
@@ -237,9 +238,9 @@ def save_checkpoint(learn:Learner, path:str|Path, epoch:int, history:list, confi
     old = _listed(path)
     wname, oname = _fresh_names(epoch, old)
     try:
-        _atomic_save_tensors(weights, path/wname)
+        atomic_save_tensors(weights, path/wname)
         opt_t, opt_j = _opt_state(learn.opt)
-        _atomic_save_tensors(opt_t or {"_empty": torch.zeros(0)}, path/oname)
+        atomic_save_tensors(opt_t or {"_empty": torch.zeros(0)}, path/oname)
         meta = dict(format=CKPT_FORMAT, epoch=epoch, step=int(learn.train_iter), history=history, config=config or {},
                     optimizer=opt_j, python_rng=list(random.getstate()[1]),
                     files={wname: _sha256(path/wname), oname: _sha256(path/oname)})
