@@ -9,7 +9,7 @@ CFG-EDM baseline, trained here, 1,800 steps). Writes bench/results/applications.
 
 The colour part (colourisation, centre inpainting and x2 super-resolution on 256 CIFAR-10 test images) trains a
 class-conditional CT consistency model and EDM on the `cifar10-cpu` UNet (the 10k training subset; the CIFAR-10 files
-of 07_data, found through CTINV_DATA) and writes applications_colour.json and applications_colour.png.
+of 04c_data, found through CTINV_DATA) and writes applications_colour.json and applications_colour.png.
 
     python bench/applications.py [--pair RUN | --runs DIR] [--quick] [--parts digits colour]
 """

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import torch
 from ctinv.bcm import bcm_toy_comparison
-from ctinv.train import atomic_write_text
+from ctinv.core import atomic_write_text
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -77,11 +77,11 @@ class Cache:
     def info(self, name): return json.loads(self._meta(name).read_text())
     def load(self, name, module):
         from safetensors.torch import load_file
-        from ctinv.train import load_strict
+        from ctinv.core import load_strict
         load_strict(module, load_file(str(self.folder/f'{name}.safetensors')), name)
         return module.eval().requires_grad_(False)
     def save(self, name, module=None, **info):
-        from ctinv.train import atomic_save_tensors, atomic_write_text
+        from ctinv.core import atomic_save_tensors, atomic_write_text
         self.folder.mkdir(parents=True, exist_ok=True)
         if module is not None: atomic_save_tensors(module.state_dict(), self.folder/f'{name}.safetensors')
         atomic_write_text(self._meta(name), json.dumps(dict(key=self.key, **info)))
@@ -160,7 +160,7 @@ def main(argv=None):
                cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate, nfe_counts='network calls')
     if a.gate: res['guided_share'] = dict(default=guided_share(), gate=guided_share(t_low=a.gate[0], t_high=a.gate[1]))
     stem = 'guidance' if a.data == 'digits' else f'guidance_{a.data}'
-    from ctinv.train import atomic_write_text
+    from ctinv.core import atomic_write_text
     atomic_write_text(out/f'{stem}.json', json.dumps(res, indent=2))
     plot_guidance(rows).savefig(out/f'{stem}_curves.png', dpi=70, bbox_inches='tight')
     sample_rows_grid(models, (0., 3., 12.), m, out/f'{stem}_samples.png', seed=a.seed)

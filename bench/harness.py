@@ -34,7 +34,7 @@ def synthetic_dls(preset:str, dev, bs:int, n_batches:int, seed:int=0):
     "Loaders of `n_batches` full training batches of random images in [-1, 1] and labels, with the `meta` `train_pair` reads."
     import torch
     from fastai.data.core import DataLoaders
-    from ctinv.train import BatchDL, TensorImages
+    from ctinv.data import BatchDL, TensorImages
     from ctinv.data import DataMeta
     C, R = SHAPES[preset]
     g = torch.Generator().manual_seed(seed)

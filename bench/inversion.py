@@ -36,7 +36,8 @@ from fastai.basics import Callback, CancelTrainException, CancelValidException
 from ctinv.pfode import EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser
 from ctinv.nets import unet_preset, n_params
 from ctinv.data import get_dls, load_mnist, save_grid
-from ctinv.train import consistency_learner, read_checkpoint, atomic_write_text, atomic_save_tensors
+from ctinv.train import consistency_learner
+from ctinv.core import read_checkpoint, atomic_write_text, atomic_save_tensors
 from ctinv.bcm import BCM, BCMObjective, BCMLoss, bcm_table1_rows, bcm_generate
 from ctinv.inversion import TABLE1_ROWS, pipelines, recon_scores, table1, table1_markdown
 from ctinv.samplers import sync_device

@@ -30,7 +30,9 @@ CONFIGS = {   # name: (description, loss keywords, train_pair keywords)
     'tune_stf': ("tune + stf", dict(schedule='tune', target='batch'), {}),
     'tune_stf_cyc': ("tune + stf + cycle", dict(schedule='tune', target='batch', lam_cyc=1.5), {}),
     'cyc_prior': ("the cycle, and the latent moment term (weight 1) on the noiser's predictions", dict(lam_cyc=1.5, lam_prior=1.), {}),
-    'cyc_prior01': ("the cycle, and the latent moment term with weight 0.1", dict(lam_cyc=1.5, lam_prior=.1), {}),
+    'cyc_prior10': ("the cycle, and the latent moment term with weight 10", dict(lam_cyc=1.5, lam_prior=10.), {}),
+    'cyc_ch8': ("the cycle on a UNet of half the width (8 base channels, about a quarter of the weights)", dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=8))),
+    'cyc_ch32': ("the cycle on a UNet of twice the width (32 base channels)", dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=32))),
 }
 
 def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:

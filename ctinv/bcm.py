@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch, torch.nn as nn
 from torch import Tensor
-from .train import consistency_learner  # first: it imports fastai without its import-time warning
+from .train import consistency_learner
 from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, Precond, bcast, karras_sigmas, noise_like, generator_device
 from .losses import BaseLoss, check_batch, ict_n_levels, lognormal_level_probs, pair_weight
 from .ctm import outer_sg

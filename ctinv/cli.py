@@ -31,10 +31,10 @@ def run_cli(func, prog:str, argv:list|None=None):
     except CLIError as e: _fail(prog, str(e))
 
 def _quiet_imports():
-    "Import torch and fastai with their import-time deprecation warnings silenced (fastai 2.8 calls torch.jit.script)."
+    "Import torch and fastai (through `ctinv.core`, their one importer) with import-time deprecation warnings silenced."
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning); warnings.simplefilter("ignore", DeprecationWarning); warnings.simplefilter("ignore", UserWarning)
-        import torch, fastai.basics, fastai.distributed, fastai.callback.all   # noqa: F401
+        import ctinv.core   # noqa: F401
 
 def _set_threads(threads:int|None, preset:str)->tuple[int, str]:
     "Torch threads and why: given, else `$OMP_NUM_THREADS`, else `auto_threads`; exported to OpenMP before torch is imported."
@@ -175,7 +175,7 @@ def ctinv_sample(run:str, # a run folder written by ctinv_train
     _check_out(out, force, ('samples.png', 'samples.npz'))
     _start(c)
     import numpy as np, torch
-    from ctinv.images import load_run, guidance
+    from ctinv.images import load_run, resolve_w
     from ctinv.samplers import count_nfe, multistep_sample
     from ctinv.pfode import T_MAX
     from ctinv.data import save_grid
@@ -185,7 +185,7 @@ def ctinv_sample(run:str, # a run folder written by ctinv_train
     g = torch.Generator().manual_seed(seed)
     z = T_MAX*torch.randn(len(labels), c['channels'], c['resolution'], c['resolution'], generator=g)
     t0 = time.time()
-    with torch.no_grad(): x = multistep_sample(f, z, [MID_TAU][:nfe - 1], g, labels=labels, w=guidance(pair, w))
+    with torch.no_grad(): x = multistep_sample(f, z, [MID_TAU][:nfe - 1], g, labels=labels, w=resolve_w(pair, w))
     s = time.time() - t0
     out.mkdir(parents=True, exist_ok=True)
     save_grid(x, out/'samples.png', n, row_labels=[f'class {k}' for k in classes])
@@ -255,7 +255,7 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
     _check_out(out, force, ('edit.png', 'edit.npz'))
     _start(c)
     import numpy as np, torch
-    from ctinv.images import load_run, guidance, held_out as held
+    from ctinv.images import load_run, resolve_w, held_out as held
     from ctinv.samplers import count_nfe, encode, cm_sample
     from ctinv.data import uint8_to_signed, get_dls, save_grid, DownloadInterrupted
     pair, _ = load_run(run)
@@ -269,8 +269,8 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
     g, f = count_nfe(pair.noiser), count_nfe(pair.denoiser)
     with torch.no_grad():
         z = encode(g, x, labels=y)
-        rec = cm_sample(f, z, labels=y, w=guidance(pair, 0.))
-        conv = cm_sample(f, z, labels=torch.full_like(y, to), w=guidance(pair, w))
+        rec = cm_sample(f, z, labels=y, w=resolve_w(pair, 0.))
+        conv = cm_sample(f, z, labels=torch.full_like(y, to), w=resolve_w(pair, w))
     out.mkdir(parents=True, exist_ok=True)
     save_grid(torch.stack([x, rec, conv], 1).flatten(0, 1), out/'edit.png', 3, col_labels=['source', 'reconstruction', f'to {to}'],
               row_labels=[f'class {k}' for k in y.tolist()])
@@ -325,7 +325,7 @@ def pfode_demo(out="runs/pfode", # output folder
     import matplotlib.pyplot as plt
     from scipy.stats import wasserstein_distance
     from ctinv.pfode import EPS, T_MAX, exact_denoiser, flow_map, quantile_flow_map, prior_quantiles, plot_trajectories
-    from ctinv.train import atomic_write, atomic_write_text
+    from ctinv.core import atomic_write, atomic_write_text
     check_int('n', n, 2)
     t0, out = time.time(), Path(out)
     out.mkdir(parents=True, exist_ok=True)

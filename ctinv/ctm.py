@@ -8,8 +8,9 @@ import math
 import torch, torch.nn as nn
 from torch import Tensor
 from torch.func import functional_call
-from .train import consistency_learner, tensor_dls  # first: it imports fastai without its import-time warning
-from fastai.callback.schedule import ParamScheduler, SchedCos
+from .train import consistency_learner
+from .data import tensor_dls
+from .core import ParamScheduler, SchedCos
 from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, CTM, EDMDenoiser, bcast, quantile_flow_map, karras_sigmas, noise_like, uniform_like, generator_device, new_figure
 from .nets import ToyMLP
 from .toy_inversion import FourierToyMLP

@@ -12,7 +12,8 @@ from .pfode import EDMDenoiser, ConsistencyModel, T_MAX, karras_sigmas
 from .nets import unet_preset
 from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice, guide_prob, lognormal_levels
 from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, n_classes_of, sync_device, check_image_range, count_nfe
-from .train import consistency_learner, n_epochs_for, read_checkpoint, load_strict, model_device
+from .train import consistency_learner, n_epochs_for
+from .core import read_checkpoint, load_strict, model_device
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE
 from .metrics import check_images, classifier_features, precision_recall, frechet_distance, edit_accuracy, psnr, ssim
 from .toy_guidance import INTERVAL

@@ -9,25 +9,25 @@ from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 from .pfode import EPS, T_MAX
-from .losses import IGCTPair, METHODS, DEFAULT_METHOD, check_choice, make_pair
+from .losses import METHODS, DEFAULT_METHOD, check_choice, make_pair, is_guided
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock, default_preset
-from .train import (train_pair, n_epochs_for, read_checkpoint, load_strict, Checkpointer, atomic_write_text, LineProgress, default_precision,
-                         StopOnInterrupt)
-from fastai.callback.core import Callback
+from .train import train_pair, n_epochs_for, Checkpointer, LineProgress, default_precision, StopOnInterrupt
+from .core import read_checkpoint, load_strict, atomic_write_text
+from .core import Callback
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
-from fastai.distributed import rank_distrib, num_distrib   # after ctinv.train, which imports fastai with its warning silenced
+from .core import rank_distrib, num_distrib
 from .data import DATASETS, get_dls, save_grid
 from .metrics import IGCT_BATCH, batched, psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
 
 # %% auto #0
-__all__ = ['MIN_FOLDER_IMAGES', 'guidance', 'held_out', 'igct_applies', 'igct_recon', 'evaluate_pair', 'QualityCurve',
+__all__ = ['MIN_FOLDER_IMAGES', 'resolve_w', 'held_out', 'igct_applies', 'igct_recon', 'evaluate_pair', 'QualityCurve',
            'sample_grid', 'recon_grid', 'edit_grid', 'one_per_class', 'save_figures', 'Interrupted', 'run_train',
            'load_run']
 
 # %% ../nbs/10_images.ipynb #d29938de
-def guidance(pair, w:float|None=None):
+def resolve_w(pair, w:float|None=None):
     "The decoder's guidance argument: `w` (default 0) for iGCT's guided denoiser; None for others (then `w` must be 0 or None)."
-    if isinstance(pair, IGCTPair):
+    if is_guided(pair):
         if w is None: return 0.
         if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]: raise ValueError(f"guidance weight w={w} is outside the range [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] the denoiser was trained on")
         return float(w)
@@ -67,7 +67,7 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     pair.eval()
     g_, f_ = pair.noiser, pair.denoiser
     x, y = held_out(dls, n_eval, seed)
-    K, w_rec, w_edit = dls.meta.n_classes, guidance(pair, 0.), guidance(pair, w)
+    K, w_rec, w_edit = dls.meta.n_classes, resolve_w(pair, 0.), resolve_w(pair, w)
     t0 = time.time()
     rec = batched(lambda a, c: reconstruct(g_, f_, a, labels=c, w=w_rec), x, y, bs=bs)
     s_per_img = (time.time() - t0)/len(x)
@@ -122,7 +122,7 @@ class QualityCurve(Callback):
         pair.eval()
         x, y = self.x.to(self.dls.device), self.y.to(self.dls.device)
         z = batched(lambda a, c: encode(pair.noiser, a, labels=c), x, y)
-        rec = batched(lambda a, c: cm_sample(pair.denoiser, a, labels=c, w=guidance(pair, 0.)), z, y)
+        rec = batched(lambda a, c: cm_sample(pair.denoiser, a, labels=c, w=resolve_w(pair, 0.)), z, y)
         pair.train(was)
         step = int(self.train_iter)
         self.history.append(dict(step=step, images=step*self.dls.train.bs, cpu_s=self.cpu0 + time.process_time() - self.c0,
@@ -137,19 +137,19 @@ def sample_grid(pair, n_classes:int, shape:tuple, # classes, and the (C, H, W) o
     "One-step samples $f_\\theta(Tz, T \\mid c)$, `n_per_class` of each class, in class order."
     labels = torch.arange(n_classes).repeat_interleave(n_per_class).to(device)
     z = T_MAX*torch.randn(len(labels), *shape, generator=torch.Generator().manual_seed(seed)).to(device)
-    return cm_sample(pair.denoiser, z, labels=labels, w=guidance(pair, w))
+    return cm_sample(pair.denoiser, z, labels=labels, w=resolve_w(pair, w))
 
 @torch.no_grad()
 def recon_grid(pair, x:Tensor, y:Tensor, nrow:int=8)->Tensor:
     "Rows of `nrow` inputs, each followed by the row of their reconstructions."
-    r = reconstruct(pair.noiser, pair.denoiser, x, labels=y, w=guidance(pair, 0.))
+    r = reconstruct(pair.noiser, pair.denoiser, x, labels=y, w=resolve_w(pair, 0.))
     return torch.cat([torch.cat([x[i:i + nrow], r[i:i + nrow]]) for i in range(0, len(x), nrow)])
 
 @torch.no_grad()
 def edit_grid(pair, x:Tensor, y:Tensor, n_classes:int, w:float|None=None)->Tensor:
     "One row per source image: the source, then its conversion to each class $0 \\dots K-1$."
     tar = torch.arange(n_classes, device=x.device).repeat(len(x))
-    e = edit(pair.noiser, pair.denoiser, x.repeat_interleave(n_classes, 0), y.repeat_interleave(n_classes, 0), tar, guidance(pair, w))
+    e = edit(pair.noiser, pair.denoiser, x.repeat_interleave(n_classes, 0), y.repeat_interleave(n_classes, 0), tar, resolve_w(pair, w))
     return torch.cat([x[:, None], e.reshape(len(x), n_classes, *x.shape[1:])], 1).flatten(0, 1)
 
 def one_per_class(x:Tensor, y:Tensor, n_classes:int)->tuple[Tensor, Tensor]:
@@ -164,7 +164,7 @@ def save_figures(pair, dls, out, # the pair, its loaders, the run folder
     x, y = held_out(dls)
     K, names = min(dls.meta.n_classes, max_classes), [str(c) for c in dls.meta.classes]
     xs, ys = one_per_class(x, y, K)
-    wl = '' if not isinstance(pair, IGCTPair) else f' (w={guidance(pair, w):g})'
+    wl = '' if not is_guided(pair) else f' (w={resolve_w(pair, w):g})'
     nr = min(n_recon, len(x))
     return dict(samples=save_grid(sample_grid(pair, K, tuple(x.shape[1:]), n_per_class, w, seed, x.device), out/'samples.png', n_per_class,
                                   row_labels=[f'class {n}' for n in names[:K]]),

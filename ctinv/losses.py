@@ -14,12 +14,12 @@ from .pfode import (EPS, T_MAX, SIGMA_DATA, RHO, karras_sigmas, bcast, Consisten
 from .nets import unet_preset
 
 # %% auto #0
-__all__ = ['IGCT_SCHEDULES', 'IGCT_TARGETS', 'METHODS', 'DEFAULT_METHOD', 'loss_on', 'shared_dropout', 'huber_c', 'pseudo_huber',
-           'squared_l2', 'l1_distance', 'get_distance', 'stage_at', 'ict_n_levels', 'cm_n_levels_and_mu',
-           'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels', 'sample_level_pairs', 'pair_weight',
-           'batch_ode_step', 'check_choice', 'check_batch', 'on_device_of', 'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss',
-           'CDLoss', 'CTInversionLoss', 'IGCTPair', 'latent_moments', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'make_pair',
-           'make_loss', 'GuidedCDLoss']
+__all__ = ['IGCT_SCHEDULES', 'IGCT_TARGETS', 'METHOD_TABLE', 'METHODS', 'DEFAULT_METHOD', 'loss_on', 'shared_dropout', 'huber_c',
+           'pseudo_huber', 'squared_l2', 'l1_distance', 'get_distance', 'stage_at', 'ict_n_levels',
+           'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels',
+           'sample_level_pairs', 'pair_weight', 'batch_ode_step', 'check_choice', 'check_batch', 'on_device_of',
+           'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'IGCTPair', 'latent_moments',
+           'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'is_guided', 'make_pair', 'make_loss', 'GuidedCDLoss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -441,6 +441,7 @@ class CTInversionLoss(BaseLoss):
 # %% ../nbs/02_losses.ipynb #e5f4b0aa
 class IGCTPair(nn.Module):
     "iGCT's noiser $g_\\phi$ and guided denoiser $f_\\theta$ as one module (one optimiser, one EMA)."
+    method = 'igct'   # its row of `METHOD_TABLE`
     def __init__(self, noiser:nn.Module, # wrapped noiser g(x, t, labels)
                  denoiser:nn.Module, # wrapped consistency model f(x, t, labels, w)
                  eps:float=EPS, T:float|None=None): # ends of the reconstruction (T: the noiser's T)
@@ -573,6 +574,7 @@ class IGCTLoss(BaseLoss):
 # %% ../nbs/02_losses.ipynb #c6828725
 class CTInvPair(nn.Module):
     "A class-conditional consistency model $f_\\theta$ and noiser $g_\\phi$ side by side: disjoint weights, one optimiser."
+    method = 'ctinv'   # its row of `METHOD_TABLE`
     def __init__(self, noiser:nn.Module, # wrapped noiser g(x, t, labels)
                  denoiser:nn.Module): # wrapped consistency model f(x, t, labels)
         super().__init__()
@@ -604,8 +606,17 @@ class CTInvLoss:
         return self.cm(preds[0], f_tgt, f_wt) + self.inv(preds[1], g_tgt, g_wt)
 
 # %% ../nbs/02_losses.ipynb #89b768cc
-METHODS = ('igct', 'ctinv')   # iGCT's one-stage pair; CT + CT Inversion trained apart
+METHOD_TABLE = {   # the pair methods: what each trains, and whether its denoiser takes a guidance weight w
+    'igct': dict(pair=IGCTPair, loss=IGCTLoss, guided=True,
+                 what="iGCT: noiser, guided denoiser and reconstruction trained together in one stage, no teacher"),
+    'ctinv': dict(pair=CTInvPair, loss=CTInvLoss, guided=False,
+                  what="CT + CT Inversion: a consistency model and a noiser trained side by side on the same batches")}
+METHODS = tuple(METHOD_TABLE)
 DEFAULT_METHOD = 'igct'
+
+def is_guided(pair)->bool:
+    "Whether `pair`'s denoiser takes a guidance weight (read from its method's row of `METHOD_TABLE`)."
+    return METHOD_TABLE[pair.method]['guided']
 
 def make_pair(method:str=DEFAULT_METHOD, # 'igct' or 'ctinv'
               net:str='tiny', # a `ctinv.nets.PRESETS` name, for both networks
@@ -617,12 +628,12 @@ def make_pair(method:str=DEFAULT_METHOD, # 'igct' or 'ctinv'
     check_choice(method, METHODS, 'method')
     if not isinstance(resolution, int) or resolution < 1: raise ValueError(f"the UNet needs square images of a positive integer size, got resolution {resolution!r}")
     kw = dict(in_channels=channels, img_resolution=resolution, n_classes=n_classes, **net_overrides)
-    igct = method == 'igct'
+    guided = METHOD_TABLE[method]['guided']
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         g = Noiser(unet_preset(net, **kw))
-        f = ConsistencyModel(unet_preset(net, guidance_embed=igct, **kw), edm_when_training=igct if edm_when_training is None else edm_when_training)
-        return IGCTPair(g, f) if igct else CTInvPair(g, f)
+        f = ConsistencyModel(unet_preset(net, guidance_embed=guided, **kw), edm_when_training=guided if edm_when_training is None else edm_when_training)
+        return METHOD_TABLE[method]['pair'](g, f)
 
 def make_loss(method:str=DEFAULT_METHOD, n_classes:int|None=None,
               ct_s1:int|None=None, # ctinv: final number of intervals of both curricula (default the losses' 1280)

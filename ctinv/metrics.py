@@ -13,11 +13,7 @@ from skimage.metrics import structural_similarity as skimage_ssim, peak_signal_n
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 from torchmetrics.image.fid import FrechetInceptionDistance
 import warnings
-with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script at import, deprecated in torch 2.14
-    warnings.simplefilter("ignore", FutureWarning)
-    from fastai.learner import Learner
-    from fastai.metrics import accuracy
-    import fastai.callback.all  # adds Learner.fit_one_cycle, no_bar, no_logging
+from .core import Learner, accuracy   # with fastai.callback.all: Learner.fit_one_cycle, no_bar, no_logging
 
 # %% auto #0
 __all__ = ['RANGE_TOL', 'IGCT_BATCH', 'LPIPS_BACKBONES', 'FID_INCEPTION_WEIGHTS', 'check_images', 'check_choice_metric',

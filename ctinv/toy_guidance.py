@@ -8,12 +8,14 @@ import json, math, os, time, tempfile
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
-from fastai.callback.schedule import ParamScheduler, SchedCos
+from .core import ParamScheduler, SchedCos
 from .pfode import (EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser, exact_denoiser, exact_log_density, flow_map, ode_path, prior_quantiles,
                          new_figure)
 from .nets import ToyMLP
 from .losses import DSMLoss, IGCTLoss, IGCTPair, GuidedCDLoss, guide_prob
-from .train import consistency_learner, tensor_dls, atomic_write, atomic_write_text
+from .train import consistency_learner
+from .core import atomic_write, atomic_write_text
+from .data import tensor_dls
 from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample
 
 # %% auto #0

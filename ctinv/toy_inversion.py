@@ -9,11 +9,13 @@ from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 from scipy.stats import kstest
-from fastai.callback.schedule import ParamScheduler, SchedCos
+from .core import ParamScheduler, SchedCos
 from .pfode import EPS, T_MAX, ConsistencyModel, Noiser, EDMDenoiser, exact_denoiser, quantile_flow_map, new_figure
 from .nets import ToyMLP
 from .losses import CTLoss, CTInversionLoss, DSMLoss
-from .train import consistency_learner, tensor_dls, atomic_write_text
+from .train import consistency_learner
+from .core import atomic_write_text
+from .data import tensor_dls
 from .samplers import ddim_invert, encode, cm_sample
 
 # %% auto #0

@@ -4,7 +4,9 @@ import pytest, torch
 from ctinv.pfode import ConsistencyModel
 from ctinv.nets import ToyMLP
 from ctinv.losses import CTLoss
-from ctinv.train import tensor_dls, consistency_learner, save_checkpoint, read_checkpoint
+from ctinv.train import consistency_learner
+from ctinv.core import save_checkpoint, read_checkpoint
+from ctinv.data import tensor_dls
 import ctinv.train as train
 
 @pytest.fixture

@@ -174,7 +174,8 @@ def test_training_step_on_the_device(name, device):
 # ------------------------------------------------------------------------------------- the Learner: steps and resume
 def _learner(device, tmp_path, precision=None, method="igct"):
     from ctinv.losses import make_pair, make_loss
-    from ctinv.train import consistency_learner, tensor_dls
+    from ctinv.train import consistency_learner
+    from ctinv.data import tensor_dls
     from fastai.learner import CastToTensor
     x = torch.rand(16, C, R, R, generator=torch.Generator().manual_seed(0))*2 - 1
     dls = tensor_dls(x.to(device), (torch.arange(16) % K).to(device), bs=4, device=device)

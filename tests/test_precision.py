@@ -32,7 +32,8 @@ class MimicMixedPrecision(Callback):
     def after_pred(self): self.learn.pred = to_float(self.pred)
 
 def _learner(precision=None, cbs=(), **kw):
-    from ctinv.train import consistency_learner, tensor_dls
+    from ctinv.train import consistency_learner
+    from ctinv.data import tensor_dls
     pair, loss = _igct(recon_every=2)
     x = torch.rand(16, C, R, R, generator=torch.Generator().manual_seed(0))*2 - 1
     dls = tensor_dls(x, torch.arange(16) % K, bs=4)

@@ -11,7 +11,8 @@ from safetensors.torch import save_file
 from ctinv.pfode import ConsistencyModel
 from ctinv.nets import ToyMLP
 from ctinv.losses import CTLoss
-from ctinv.train import consistency_learner, tensor_dls, distrib_ctx_auto, Checkpointer
+from ctinv.train import consistency_learner, distrib_ctx_auto, Checkpointer
+from ctinv.data import tensor_dls
 from fastai.distributed import rank_distrib
 
 class Seen(Callback):
