@@ -7,7 +7,7 @@ Each seed is one run of `ctinv_train --seed S --out RUNS/sS` (a run folder that 
 not trained again); `--preset` passes a training preset (`bench/run_all.py --quick` uses `tiny`). The JSON holds every run's metrics and, per number, the mean, the sample standard deviation and the
 range over the seeds; README / index and 10_images quote these.
 """
-import argparse, json, os, statistics, subprocess, sys
+import argparse, json, os, subprocess, sys
 from pathlib import Path
 
 ROOT, BIN = Path(__file__).resolve().parents[1], Path(sys.executable).parent
@@ -22,6 +22,7 @@ def main():
     a = p.parse_args()
     sys.path.insert(0, str(ROOT))
     from ctinv.presets import default_preset
+    from ctinv.evidence import seed_summary
     want = a.preset or default_preset('digits')              # a finished run of another preset is trained again
     runs = {}
     for s in a.seeds:
@@ -35,7 +36,7 @@ def main():
     summary = {}
     for k in KEYS:
         v = [runs[s][k] for s in a.seeds if runs[s].get(k) is not None]
-        if v: summary[k] = dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else 0., min=min(v), max=max(v), n=len(v))
+        if v: summary[k] = seed_summary(v)
     cfg = runs[a.seeds[0]]['config']
     res = dict(command='ctinv_train --seed S' + (f' --preset {a.preset}' if a.preset else ''), config={k: cfg[k] for k in ('data', 'preset', 'method', 'bs', 'lr', 'epochs')},
                seeds=a.seeds, torch_threads=sorted({runs[s]['torch_threads'] for s in a.seeds}), summary=summary,

@@ -11,7 +11,7 @@ of the training alone (`time.process_time` of this process), images seen, and a 
 steps. A finished run file is read, not trained again. At the end (or alone with `--summary`) every run file in RUNS is
 gathered into one JSON with mean, sample standard deviation and n per config and number; the notebook 10_images reads it.
 """
-import argparse, json, os, statistics, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +58,8 @@ def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:
                 images=int(learn.train_iter)*64, cpu_s=cpu, wall_s=wall, torch_threads=1, curve=curve.history, **m)
 
 def paired(runs:list, base:str='base')->dict:
-    "Per config and number: the seed-paired difference to `base` (mean, sd, n) and the paired t-test's two-sided p (n >= 2)."
-    from scipy import stats
+    "Per config and number: the seed-paired difference to `base` (`ctinv.evidence.paired_test`: mean, sd, n, two-sided p), n >= 2."
+    from ctinv.evidence import paired_test
     by = {(r['config'], r['seed']): r for r in runs}
     res = {}
     for name in dict.fromkeys(r['config'] for r in runs):
@@ -70,12 +70,11 @@ def paired(runs:list, base:str='base')->dict:
         for k in KEYS:
             a = [by[(name, s)].get(k) for s in seeds]; b = [by[(base, s)].get(k) for s in seeds]
             if None in a or None in b: continue
-            d = [x - y for x, y in zip(a, b)]
-            res[name][k] = dict(seeds=seeds, mean_diff=statistics.mean(d), sd_diff=statistics.stdev(d), n=len(d),
-                                p=float(stats.ttest_rel(a, b).pvalue) if statistics.stdev(d) > 0 else None)
+            res[name][k] = dict(seeds=seeds, **paired_test(a, b))
     return res
 
 def summary(runs_dir:Path, out:Path):
+    from ctinv.evidence import seed_summary
     runs = [json.loads(p.read_text()) for p in sorted(runs_dir.glob('*_s*.json'))]
     res = dict(what=__doc__.splitlines()[0], configs={})
     for name in dict.fromkeys(r['config'] for r in runs):
@@ -83,7 +82,7 @@ def summary(runs_dir:Path, out:Path):
         s = {}
         for k in KEYS:
             v = [r[k] for r in rs if r.get(k) is not None]
-            if v: s[k] = dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else None, n=len(v), values=v)
+            if v: s[k] = dict(seed_summary(v), std=seed_summary(v)['std'] if len(v) > 1 else None, values=v)   # one seed: no sd
         res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'], train_kw=rs[0]['train_kw'],
                                     seeds=[r['seed'] for r in rs], summary=s)
     res['paired_vs_base'] = paired(runs)

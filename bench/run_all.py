@@ -55,6 +55,8 @@ def items(out:Path, quick:bool)->dict:
         "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
         "default_job": b("default_job.py") + ["--runs", str(out/"runs"/"default_job_tiny") if quick else str(ROOT/"runs"/"default_job"),
                                               "--out", str(out/"default_job.json")] + q([], ["--seeds", "0", "--preset", "tiny"]),
+        **({} if quick else {"default_job_quiet": b("default_job.py") + ["--seeds", "0", "--runs", str(ROOT/"runs"/"default_job_quiet"),
+                                                                       "--out", str(out/"default_job_quiet.json")]}),   # run it alone: its CPU-seconds are the quiet cost
         **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--results", str(out)],
                              "guidance_mnist_igct": b("guidance.py") + ["--data", "mnist", "--only", "igct"],
                              "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],

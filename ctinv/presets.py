@@ -95,6 +95,7 @@ def check_run_folder(out, # the run folder
     "Check that `out` can take the run: a folder (or absent), writable, and holding no run unless `resume`/`force`."
     out = Path(out)
     if resume and force: raise ValueError("give resume or force, not both")
+    if int(os.environ.get("RANK", "0") or 0) > 0: return out   # under torchrun rank 0 checks and locks; the others write nothing and must not see its lock
     if out.exists() and not out.is_dir(): raise ValueError(f"the run folder {out} exists and is not a folder: choose another out")
     if owner := run_owner(out): raise RunLocked(_locked_msg(out, owner))
     if resume is True and not (out/'ckpt'/'checkpoint.json').exists() and not (out/'checkpoint.json').exists():
