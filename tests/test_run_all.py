@@ -14,7 +14,8 @@ def test_items_cover_the_bench_scripts(tmp_path):
     used = {Path(c[1]).name for c in full.values() if c[0] == run_all.PY}
     helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py", "threads.py", "guidance_gate.py"}  # GPU-only, a thread study, a one-off experiment
     assert {p.name for p in (ROOT/"bench").glob("*.py")} - helpers <= used
-    assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines", "guidance_mnist"}  # CPU hours: full-only
+    assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines", "guidance_mnist",  # CPU hours: full-only
+                                      "default_job_quiet"}                                                                 # a timing run, alone
     for k, cmd in quick.items():                          # every quick output lands under the given folder
         outs = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--out", "--results", "--ckpt-dir", "--runs", "--models")]
         assert outs and all(Path(o).is_relative_to(tmp_path) for o in outs), (k, cmd)
