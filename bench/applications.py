@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from ctinv.data import get_dls
 from ctinv.images import run_train, held_out
 from ctinv.guidance import load_pair, train_cfg_edm
-from ctinv.applications import TASKS, COLOUR_TASKS, zero_shot_rows, denoising_rows, interpolation_rows, observed, train_cm
+from ctinv.applications import (TASKS, COLOUR_TASKS, zero_shot_rows, denoising_rows, interpolation_rows, observed,
+                                train_cm)
 from ctinv.presets import TRAIN_PRESETS
 
 PARTS = ("digits", "colour")
@@ -38,7 +39,8 @@ def grid_figure(x, outs, tasks, path, n:int=6):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     methods = [m for m in dict.fromkeys(k[1] for k in outs)]
-    fig, axs = plt.subplots(len(tasks), 1 + len(methods), figsize=(1.1*n*(1 + len(methods))/2.2, 1.25*len(tasks)), squeeze=False)
+    fig, axs = plt.subplots(len(tasks), 1 + len(methods), figsize=(1.1*n*(1 + len(methods))/2.2, 1.25*len(tasks)),
+                            squeeze=False)
     for i, task in enumerate(tasks):
         for j, (name, im) in enumerate([("ground truth", x[:n])] + [(m, outs[task, m][:n]) for m in methods]):
             ax = axs[i, j]
@@ -63,29 +65,36 @@ def colour(quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, n:int=256):
     p = TRAIN_PRESETS["cifar10-cpu"]
     steps, n = (30, 32) if quick else (p["steps"], n)
     # the held-out images are the validation set (fastai validates every epoch: not all 10k test images)
-    dls = get_dls("cifar10", bs=p["bs"], seed=seed, device="cpu", n_train=steps*p["bs"] if quick else None, n_valid=n)   # quick: one epoch
+    # quick: one epoch
+    dls = get_dls("cifar10", bs=p["bs"], seed=seed, device="cpu", n_train=steps*p["bs"] if quick else None, n_valid=n)
     print(f"training the CIFAR-10 consistency model ({steps} steps)", flush=True)
     c1 = time.process_time(); cm = train_cm(dls, "cifar10-cpu", steps=steps, seed=seed); cm_s = time.process_time() - c1
     print(f"training the CIFAR-10 EDM ({steps} steps)", flush=True)
-    c1 = time.process_time(); dm = train_cfg_edm(dls, "cifar10-cpu", steps=steps, seed=seed); dm_s = time.process_time() - c1
+    c1 = time.process_time(); dm = train_cfg_edm(dls, "cifar10-cpu", steps=steps, seed=seed)
+    dm_s = time.process_time() - c1
     x, y = held_out(dls)
     rows, outs = zero_shot_rows(cm, dm, x, y, tasks=COLOUR_TASKS, seed=seed)
-    colourful = lambda im: im.std(1, unbiased=False).mean().item()   # how much colour: per-pixel std over R, G, B (0 for grey)
+    # how much colour: per-pixel std over R, G, B (0 for grey)
+    colourful = lambda im: im.std(1, unbiased=False).mean().item()
     for r in rows:
         if r["task"] == "colorize": r["colourfulness"] = colourful(outs["colorize", r["method"]])
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    setup = (f"{len(x)} CIFAR-10 test images (3x32x32, a random subset, seed {seed}, {len(dls.train.dataset)} training images); CM: class-conditional CT (iCT loss) and DM: class-conditional "
-             f"EDM, both the cifar10-cpu UNet, {len(dls.train)*math.ceil(steps/len(dls.train))} steps of batch {p['bs']} ("
+    setup = (f"{len(x)} CIFAR-10 test images (3x32x32, a random subset, seed {seed}, "
+             f"{len(dls.train.dataset)} training images); CM: class-conditional CT (iCT loss) and "
+             f"DM: class-conditional EDM, both the cifar10-cpu UNet, "
+             f"{len(dls.train)*math.ceil(steps/len(dls.train))} steps of batch {p['bs']} ("
              f"{cm_s:.0f} and {dm_s:.0f} CPU s), the true class; {time.process_time() - c0:.0f} CPU s in all, "
              f"{torch.get_num_threads()} thread(s)")
-    res = dict(setup=setup, quick=quick, steps=steps, data_colourfulness=colourful(x), train_cpu_s=dict(cm=round(cm_s, 1), dm=round(dm_s, 1)), zero_shot=rows)
+    res = dict(setup=setup, quick=quick, steps=steps, data_colourfulness=colourful(x),
+               train_cpu_s=dict(cm=round(cm_s, 1), dm=round(dm_s, 1)), zero_shot=rows)
     (out/"applications_colour.json").write_text(json.dumps(res, indent=1))
     grid_figure(x, outs, COLOUR_TASKS, out/"applications_colour.png")
     for r in rows: print(f"{r['task']:15s} {r['method']:14s} PSNR {r['psnr']:6.2f}  SSIM {r['ssim']:.3f}")
     print(f"colour part {time.time() - t0:.0f} s")
     return res
 
-def main(pair_run=None, quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, parts=PARTS, runs=ROOT/"runs"/"applications"):
+def main(pair_run=None, quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, parts=PARTS,
+         runs=ROOT/"runs"/"applications"):
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     res = {}
     if "digits" in parts: res["digits"] = digits(pair_run, quick, out, seed, runs)
@@ -98,7 +107,8 @@ def digits(pair_run=None, quick:bool=False, out=ROOT/"bench"/"results", seed:int
         pair_run = Path(runs)/("pair_quick" if quick else "pair")
         if not (pair_run/"metrics.json").exists():
             print(f"training the pair into {pair_run}", flush=True)
-            run_train(out=pair_run, force=True, **(dict(preset="tiny", n_eval=64, n_edit=16, classifier_epochs=1) if quick else {}))
+            run_train(out=pair_run, force=True,
+                      **(dict(preset="tiny", n_eval=64, n_edit=16, classifier_epochs=1) if quick else {}))
     pair = load_pair(pair_run)
     dls = get_dls("digits", bs=64, seed=seed, device="cpu")
     print("training the class-conditional EDM", flush=True)
@@ -124,7 +134,9 @@ if __name__ == "__main__":
     p.add_argument("--pair", default=None, help="a finished ctinv_train run folder on the digits (default: train one)")
     p.add_argument("--quick", action="store_true", help="tiny preset models (a check of the script, minutes)")
     p.add_argument("--out", default=str(ROOT/"bench"/"results"))
-    p.add_argument("--runs", default=str(ROOT/"runs"/"applications"), help="where the pair is trained when --pair is not given")
-    p.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS, help="digits: the held-out digits; colour: CIFAR-10")
+    p.add_argument("--runs", default=str(ROOT/"runs"/"applications"),
+                   help="where the pair is trained when --pair is not given")
+    p.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS,
+                   help="digits: the held-out digits; colour: CIFAR-10")
     a = p.parse_args()
     main(None if a.pair is None else Path(a.pair), a.quick, a.out, parts=a.parts, runs=a.runs)

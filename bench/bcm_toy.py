@@ -26,5 +26,7 @@ if __name__ == "__main__":
     t0 = time.time()
     res = bcm_toy_comparison(a.steps, a.seed)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out/"bcm_toy.json", json.dumps(dict(steps=a.steps, seed=a.seed, threads=torch.get_num_threads(), wall_s=time.time() - t0, **res), indent=1))
+    atomic_write_text(out/"bcm_toy.json",
+                      json.dumps(dict(steps=a.steps, seed=a.seed, threads=torch.get_num_threads(),
+                                      wall_s=time.time() - t0, **res), indent=1))
     for k, v in res.items(): print(k, f"cpu {v['cpu_s']:.0f}s", {m: round(x, 4) for m, x in v["metrics"].items()})

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Seconds from launch to exit of the commands' `--help` and of a refused argument (the parse-first, import-after check).
+"""Seconds from launch to exit of the commands' `--help` and of a refused argument \
+(the parse-first, import-after check).
 
     python bench/cli_startup.py [--reps 5] [--out bench/results/cli_startup.json]
 """
@@ -14,7 +15,8 @@ CASES = {'ctinv_train --help': ['ctinv_train', '--help'], 'ctinv_train --bs 0': 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--reps', type=int, default=5); p.add_argument('--out', default=str(ROOT/'bench'/'results'/'cli_startup.json'))
+    p.add_argument('--reps', type=int, default=5)
+    p.add_argument('--out', default=str(ROOT/'bench'/'results'/'cli_startup.json'))
     a = p.parse_args()
     res = {}
     for name, cmd in CASES.items():

@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""CTM on images next to CT and iGCT (12_ctm): one-step, two-step and gamma-sampled digits, scored by the library classifier.
+"""CTM on images next to CT and iGCT (12_ctm): one-step, two-step and gamma-sampled digits, \
+scored by the library classifier.
 
     python bench/ctm_images.py [--data digits|mnist] [--steps N] [--n-samples 1000] [--out bench/results]
 
@@ -24,7 +25,8 @@ MID = 0.821   # the 2-NFE intermediate level of Consistency Models / CTM
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="digits", choices=list(PRESET))
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps of each model (default: 460 on digits, the preset's on MNIST)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="optimiser steps of each model (default: 460 on digits, the preset's on MNIST)")
     p.add_argument("--n-samples", type=int, default=1000)
     p.add_argument("--classifier-epochs", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
@@ -54,7 +56,8 @@ def main(argv=None):
         print(f"{name}: {cpu[name]:.0f} CPU s", flush=True); return out
     ctm = timed("CTM", lambda: train_ctm_images(dls, preset, steps, a.seed))
     cm = timed("CT", lambda: train_cm(dls, preset, steps, a.seed))
-    igct = timed("iGCT", lambda: train_pair(dls, "igct", preset, steps=steps, seed=a.seed).ema_model.eval().requires_grad_(False).denoiser)
+    igct = timed("iGCT", lambda: train_pair(dls, "igct", preset, steps=steps, seed=a.seed)
+                                 .ema_model.eval().requires_grad_(False).denoiser)
     clf = timed("classifier", lambda: train_classifier(dls, epochs=a.classifier_epochs))
     real, real_y = (v.cpu() for v in held_out(dls))
     g = torch.Generator().manual_seed(a.seed + 1)
@@ -71,7 +74,8 @@ def main(argv=None):
         "iGCT (2 NFE)": (2, lambda: multistep_sample(igct, z, [MID], gen(0), labels=labels, w=0.)),
         "CTM (2 NFE, γ = 0)": (2, lambda: gamma_sample(ctm, z, [T_MAX, MID, EPS], 0., labels=labels)),
         "CTM (2 NFE, γ = 1)": (2, lambda: gamma_sample(ctm, z, [T_MAX, MID, EPS], 1., gen(0), labels=labels)),
-        **{f"CTM (4 NFE, γ = {gm})": (4, lambda gm=gm: gamma_sample(ctm, z, four, gm, gen(1), labels=labels)) for gm in (0., .3, .6, 1.)},
+        **{f"CTM (4 NFE, γ = {gm})": (4, lambda gm=gm: gamma_sample(ctm, z, four, gm, gen(1), labels=labels))
+           for gm in (0., .3, .6, 1.)},
     }
     rows, grids, rf = [], {}, classifier_features(clf, real)
     with torch.no_grad():
@@ -80,19 +84,24 @@ def main(argv=None):
             r = guidance_row(x, labels, clf, real, rf)       # the guidance sweep's scores (11_guidance)
             rows.append(dict(method=name, nfe=nfe, **r, images_per_s=n/dt))
             grids[name] = x[:20]
-            print(f"{name:22s} FD {r['fd']:8.2f}  P {r['precision']:.3f}  R {r['recall']:.3f}  acc {r['class_acc']:.3f}", flush=True)
-        rows.append(dict(method="held-out vs held-out (halves)", nfe=0, **guidance_row(real[1::2], real_y[1::2], clf, real[::2]), images_per_s=None))
+            print(f"{name:22s} FD {r['fd']:8.2f}  P {r['precision']:.3f}  R {r['recall']:.3f}  "
+                  f"acc {r['class_acc']:.3f}", flush=True)
+        rows.append(dict(method="held-out vs held-out (halves)", nfe=0,
+                         **guidance_row(real[1::2], real_y[1::2], clf, real[::2]), images_per_s=None))
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    setup = (f"{a.data}: CTM, CT and iGCT, class-conditional, the {preset} preset's UNet, {len(dls.train)*max(1, -(-steps//len(dls.train)))} "
-             f"steps of batch {TRAIN_PRESETS[preset]['bs']} each, seed {a.seed}; {n} samples from one latent draw with balanced labels "
-             f"against the {len(real)} held-out images; judge: ctinv.metrics.Classifier, {a.classifier_epochs} epochs; CPU s: "
+    setup = (f"{a.data}: CTM, CT and iGCT, class-conditional, the {preset} preset's UNet, "
+             f"{len(dls.train)*max(1, -(-steps//len(dls.train)))} steps of batch {TRAIN_PRESETS[preset]['bs']} each, "
+             f"seed {a.seed}; {n} samples from one latent draw with balanced labels against the {len(real)} held-out "
+             f"images; judge: ctinv.metrics.Classifier, {a.classifier_epochs} epochs; CPU s: "
              + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()) + f"; {torch.get_num_threads()} thread(s)")
-    (out/"ctm_images.json").write_text(json.dumps(dict(setup=setup, data=a.data, steps=steps, train_cpu_s=cpu, rows=rows), indent=1))
+    (out/"ctm_images.json").write_text(json.dumps(dict(setup=setup, data=a.data, steps=steps, train_cpu_s=cpu,
+                                                       rows=rows), indent=1))
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(len(grids), 1, figsize=(7, 0.5*len(grids) + 0.3))
     for ax, (name, x) in zip(axs, grids.items()):
-        ax.imshow(torch.cat(list(x[:, 0]), 1), cmap="gray", vmin=-1, vmax=1); ax.set_ylabel(name, rotation=0, ha="right", fontsize=7)
+        ax.imshow(torch.cat(list(x[:, 0]), 1), cmap="gray", vmin=-1, vmax=1)
+        ax.set_ylabel(name, rotation=0, ha="right", fontsize=7)
         ax.set_xticks([]); ax.set_yticks([])
     fig.tight_layout(); fig.savefig(out/"ctm_images.png", dpi=70); plt.close(fig)
     return rows

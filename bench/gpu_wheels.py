@@ -3,8 +3,10 @@
 
     python bench/gpu_wheels.py [--dest .whl]
 
-The GPU image has Python 3.12, torch 2.11, torchvision, torchmetrics, scikit-image, scikit-learn, matplotlib, accelerate,
-safetensors, pandas, requests, pyyaml, rich, anyio, python-dateutil, typing-extensions... but none of the packages below,
+The GPU image has Python 3.12, torch 2.11, torchvision, torchmetrics, scikit-image, \
+scikit-learn, matplotlib, accelerate,
+safetensors, pandas, requests, pyyaml, rich, anyio, python-dateutil, \
+typing-extensions... but none of the packages below,
 and no network. They are fetched one by one with `--no-deps` (each dependency named here, so nothing else, torch least
 of all, comes along) into the ignored folder `.whl/`, which the device call carries; bench/gpu_check.py's docstring
 gives the install and run command there. Versions: constraints.txt's pins where it has them, else the ones this
@@ -17,10 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PINNED = ['fastai', 'fastcore', 'fastprogress', 'plum-dispatch', 'lpips']           # versions from constraints.txt
 EXTRA = {'fasttransform': '0.0.2', 'fastdownload': '0.0.8',                          # fastai's own
-         'beartype': '0.23.1',                                                        # plum-dispatch's (rich, typing-extensions: on the image)
-         'python-fasthtml': '0.14.5', 'starlette': '1.10.0', 'itsdangerous': '2.2.0', 'python-multipart': '0.0.34'}  # fastprogress -> fasthtml
-# The Python distributions on the GPU image (as read there on 2026-11-17): tests/test_gpu_check.py runs the CPU check with
-# only these and the wheels above importable, so a new import the image lacks fails a test here.
+         'beartype': '0.23.1',                                 # plum-dispatch's (rich, typing-extensions: on the image)
+         # fastprogress -> fasthtml
+         'python-fasthtml': '0.14.5', 'starlette': '1.10.0', 'itsdangerous': '2.2.0', 'python-multipart': '0.0.34'}
+# The Python distributions on the GPU image (as read there on 2026-11-17): tests/test_gpu_check.py runs the CPU
+# check with only these and the wheels above importable, so a new import the image lacks fails a test here.
 IMAGE = """
     absl-py accelerate aiofiles aiohappyeyeballs aiohttp aiosignal annotated-doc anyio attrs botorch build certifi
     charset-normalizer chex click cloudpickle cmake colorama contourpy coverage cuda-bindings cuda-core
@@ -64,7 +67,8 @@ def download(specs:list, dest:Path)->list:
             '--implementation', 'cp', '-d', str(dest), '-q']
     failed = []
     for s in specs:
-        r = subprocess.run(base + [a for pl in PLATFORMS for a in ('--platform', pl)] + [s], capture_output=True, text=True)
+        r = subprocess.run(base + [a for pl in PLATFORMS for a in ('--platform', pl)] + [s], capture_output=True,
+                           text=True)
         if r.returncode: failed.append(s); print(f'{s}: FAILED\n{r.stderr[-1500:]}', file=sys.stderr)
         else: print(f'{s}: ok', flush=True)
     return failed

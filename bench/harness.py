@@ -9,15 +9,18 @@ and the Table-1 protocol's seconds per batch (`ctinv.inversion.table1`). Every t
 import resource, time
 from pathlib import Path
 
-SHAPES = {'tiny': (1, 8), 'digits': (1, 8), 'mnist': (1, 28), 'mnist-cpu': (1, 28), 'cifar10-cpu': (3, 32), 'cifar10': (3, 32)}
+SHAPES = {'tiny': (1, 8), 'digits': (1, 8), 'mnist': (1, 28), 'mnist-cpu': (1, 28), 'cifar10-cpu': (3, 32),
+          'cifar10': (3, 32)}
 WARMUP = dict(eager=2, compile=6)   # training steps left out of images/s: the first builds the optimiser state; with
 # torch.compile the first steps compile and recompile (grad mode, w None or a tensor, then the guided sub-batch's size
 # marked dynamic: on the CPU, iGCT's graphs stopped changing after step 3)
 
 def preload(item:dict|None=None):
-    "Import what the measurements use (fastai, the library, torchmetrics), so that no item's time includes it; the seconds go in `item`."
+    ("Import what the measurements use (fastai, the library, torchmetrics), so that no item's time includes it; "
+     "the seconds go in `item`.")
     t = time.perf_counter()
-    import fastai.data.core, fastai.callback.core, ctinv.train, ctinv.data, ctinv.inversion, ctinv.metrics, ctinv.samplers, torchmetrics
+    import fastai.data.core, fastai.callback.core, ctinv.train, ctinv.data, ctinv.inversion, ctinv.metrics, \
+        ctinv.samplers, torchmetrics
     if item is not None: item['import_s'] = time.perf_counter() - t
 
 def peak_mem_mb(dev)->float:
@@ -31,7 +34,8 @@ def reset_peak(dev):
     if dev.type == 'cuda': torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(dev)
 
 def synthetic_dls(preset:str, dev, bs:int, n_batches:int, seed:int=0):
-    "Loaders of `n_batches` full training batches of random images in [-1, 1] and labels, with the `meta` `train_pair` reads."
+    ("Loaders of `n_batches` full training batches of random images in [-1, 1] and labels, "
+     "with the `meta` `train_pair` reads.")
     import torch
     from fastai.data.core import DataLoaders
     from ctinv.data import BatchDL, TensorImages
@@ -45,7 +49,8 @@ def synthetic_dls(preset:str, dev, bs:int, n_batches:int, seed:int=0):
     dls.meta = DataMeta(preset, 10, C, R, [str(i) for i in range(10)])
     return dls
 
-def train_speed(preset:str, method:str, dev, bs:int, steps:int, precision:str|None=None, compile_:bool=False)->tuple[dict, object]:
+def train_speed(preset:str, method:str, dev, bs:int, steps:int, precision:str|None=None,
+                compile_:bool=False)->tuple[dict, object]:
     """Train `WARMUP + steps` steps with `train_pair(precision=...)`; `({train_img_per_s, ...}, learner)`: images/s over
     the timed steps, the median and slowest step, and with `compile_` the graphs dynamo compiled (a number still growing
     after the warm-up shows in the slowest step)."""
@@ -60,7 +65,8 @@ def train_speed(preset:str, method:str, dev, bs:int, steps:int, precision:str|No
             if self.training: sync_device(dev); self.t = time.perf_counter()
         def after_batch(self):
             if self.training: sync_device(dev); times.append(time.perf_counter() - self.t)
-        def before_validate(self): raise CancelValidException()   # no validation pass (with torch.compile: no eval-mode recompile)
+        def before_validate(self):
+            raise CancelValidException()   # no validation pass (with torch.compile: no eval-mode recompile)
     class Compile(Callback):
         order = 70   # after EMA (60) copied the plain networks: only the trained ones are compiled
         def before_fit(self):
@@ -72,8 +78,9 @@ def train_speed(preset:str, method:str, dev, bs:int, steps:int, precision:str|No
     learn = train_pair(dls, method, preset, steps=warm + steps, precision=precision, quiet=True,
                        cbs=[Clock()] + ([Compile()] if compile_ else []))
     timed = times[warm:]
-    out = dict(batch_size=bs, train_steps=len(timed), train_img_per_s=bs*len(timed)/sum(timed), step_ms_median=1e3*sorted(timed)[len(timed)//2],
-               step_ms_max=1e3*max(timed), warmup_steps=warm, warmup_s=sum(times[:warm]), train_peak_mem_mb=peak_mem_mb(dev))
+    out = dict(batch_size=bs, train_steps=len(timed), train_img_per_s=bs*len(timed)/sum(timed),
+               step_ms_median=1e3*sorted(timed)[len(timed)//2], step_ms_max=1e3*max(timed), warmup_steps=warm,
+               warmup_s=sum(times[:warm]), train_peak_mem_mb=peak_mem_mb(dev))
     if compile_:
         from torch._dynamo.utils import counters
         out['dynamo_graphs'] = counters['stats']['unique_graphs']
@@ -109,11 +116,13 @@ def table1_speed(preset:str, dev, bs:int=128, n_batches:int=3)->dict:
     net = TRAIN_PRESETS[preset]['net']
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        D, f, g = (W(unet_preset(net, in_channels=C, img_resolution=R)).to(dev).eval() for W in (EDMDenoiser, ConsistencyModel, Noiser))
+        D, f, g = (W(unet_preset(net, in_channels=C, img_resolution=R)).to(dev).eval()
+                   for W in (EDMDenoiser, ConsistencyModel, Noiser))
     x = (torch.rand(bs*n_batches, C, R, R, generator=torch.Generator().manual_seed(0))*2 - 1).to(dev)
     reset_peak(dev)
     t0 = time.perf_counter()
     rows, _ = table1(D, f, g, x, bs=bs, n_ks=1000)
     keep = ('method', 'sec_per_batch', 'cpu_sec_per_batch', 'nfe', 'batch', 'n_images')
     return dict(batch_size=bs, sec_per_batch={r['method']: r['sec_per_batch'] for r in rows},
-                rows=[{k: r[k] for k in keep} for r in rows], wall_s=time.perf_counter() - t0, peak_mem_mb=peak_mem_mb(dev))
+                rows=[{k: r[k] for k in keep} for r in rows], wall_s=time.perf_counter() - t0,
+                peak_mem_mb=peak_mem_mb(dev))

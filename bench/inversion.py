@@ -9,7 +9,8 @@ Learner. The four pipelines of `ctinv.inversion` (09_inversion) reconstruct test
     DDIM_Inv(30)+CM  the same 30 inversion steps, then f(x_T, T)                                         31 NFE
     CT_Inv+CM        g(x + eps z', eps), then f(., T)                                                     2 NFE
     CT_Inv+DM        g(x + eps z', eps), then 30 EDM Euler steps T -> 0 with D                           31 NFE
-    BCM_Inv(n)+BCM(n) a bidirectional consistency model F (ctinv.bcm, Li & He 2024): n jumps up, n down   2n NFE, n = 1, 2, 4
+    BCM_Inv(n)+BCM(n) a bidirectional consistency model F (ctinv.bcm, Li & He 2024): \
+n jumps up, n down   2n NFE, n = 1, 2, 4
 
 and, for the one-step generators, sample quality of 10,000 samples (CM 1 NFE, BCM 1/2/4 NFE) on the features of a
 classifier trained here (2 epochs, cached beside the checkpoints): classifier FD, precision, recall (k = 3).
@@ -22,7 +23,8 @@ These are CPU-budget networks (minutes of one CPU core each), far from the repor
     python bench/inversion.py --train bcm     # optional: the BCM rows (about 2.3x the CPU of one CT network)
     python bench/inversion.py --eval --n-eval 2048
     python bench/inversion.py --train dm --seed 1 --ckpt-dir bench/checkpoints/inversion_seed1   # another training seed
-    python bench/inversion.py --train dm --steps 80 --ckpt-dir /tmp/ck ...; --eval --ckpt-dir /tmp/ck --results /tmp/r   # a check
+    python bench/inversion.py --train dm --steps 80 --ckpt-dir /tmp/ck ...; \
+--eval --ckpt-dir /tmp/ck --results /tmp/r   # a check
 """
 from __future__ import annotations
 import argparse, json, math, os, platform, sys, time
@@ -47,7 +49,8 @@ CKPT, RESULTS = ROOT/"bench"/"checkpoints"/"inversion", ROOT/"bench"/"results"
 # one small UNet for all three networks (the `mnist` preset, 1.9M parameters, costs seconds per batch on this CPU)
 NET = dict(model_channels=16, channel_mult=(1, 2, 2), num_blocks=1, attn_resolutions=(), dropout=0.)
 STEPS, BS, STEPS_PER_EPOCH, EMA_HALF_LIFE_IMG = 1000, 64, 40, 8000
-JUDGE_EPOCHS, JUDGE_IMAGES, N_SAMPLES = 2, None, 10_000  # the judging classifier's epochs and training images (None: all 60k); samples per generator
+# the judging classifier's epochs and training images (None: all 60k); samples per generator
+JUDGE_EPOCHS, JUDGE_IMAGES, N_SAMPLES = 2, None, 10_000
 NETWORKS = {  # name: (wrapper, loss factory of the run length, learning rate, gradient clipping)
     # DSM's summed squared error has gradients in the thousands at the start: RAdam's first steps are plain momentum
     # SGD (no second-moment normalisation) and diverge at lr 1e-3 without clipping
@@ -61,8 +64,10 @@ NETWORKS = {  # name: (wrapper, loss factory of the run length, learning rate, g
 OPTIONAL = {"bcm"}  # evaluated when its checkpoint exists
 
 def make_model(name:str)->nn.Module:
-    "The wrapped network `name` ('dm', 'cm', 'noiser', 'bcm'), channels-last (about 20% faster convolutions on this CPU)."
-    return NETWORKS[name][0](unet_preset("mnist", **NET, two_levels=name == "bcm")).to(memory_format=torch.channels_last)
+    ("The wrapped network `name` ('dm', 'cm', 'noiser', 'bcm'), channels-last "
+     "(about 20% faster convolutions on this CPU).")
+    return NETWORKS[name][0](unet_preset("mnist", **NET, two_levels=name == "bcm")).to(
+        memory_format=torch.channels_last)
 
 # ---------------------------------------------------------------------------------------------- training
 class StepsPerEpoch(Callback):
@@ -94,10 +99,12 @@ def train(name:str, steps:int=STEPS, bs:int=BS, spe:int=STEPS_PER_EPOCH, seed:in
     dls = get_dls("mnist", bs=bs, seed=seed, n_valid=bs, device="cpu")
     config = dict(network=name, net=NET, steps=steps, bs=bs, steps_per_epoch=spe, lr=lr, clip=clip, seed=seed,
                   ema_half_life_img=EMA_HALF_LIFE_IMG, loss=type(make_loss(steps)).__name__)
-    learn = consistency_learner(dls, make_model(name), make_loss(steps), lr=lr, ema=None, ema_half_life_img=EMA_HALF_LIFE_IMG, clip=clip,
-                                ckpt_dir=CKPT/name, ckpt_every=1, seed=seed, config=config, quiet=True,
+    learn = consistency_learner(dls, make_model(name), make_loss(steps), lr=lr, ema=None,
+                                ema_half_life_img=EMA_HALF_LIFE_IMG, clip=clip, ckpt_dir=CKPT/name, ckpt_every=1,
+                                seed=seed, config=config, quiet=True,
                                 cbs=[StepsPerEpoch(spe), NoValidation(), EpochLog(name)])
-    print(f"[{name}] {n_params(learn.model)} parameters, {steps} steps of {bs} images, lr {lr}, clip {clip}", flush=True)
+    print(f"[{name}] {n_params(learn.model)} parameters, {steps} steps of {bs} images, lr {lr}, clip {clip}",
+          flush=True)
     learn.fit_ct(steps//spe, resume=True)
     return learn
 
@@ -127,10 +134,12 @@ def _lpips():
 def _training(m:dict, **extra)->dict:
     "What a checkpoint's JSON says of its training."
     return dict(steps=m["step"], batch=m["config"]["bs"], images=m["step"]*m["config"]["bs"], lr=m["config"]["lr"],
-                loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"], seed=m["config"].get("seed", 0), **extra)
+                loss=m["config"]["loss"], final_train_loss=m["history"][-1]["train_loss"],
+                seed=m["config"].get("seed", 0), **extra)
 
 def _device()->str:
-    return f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs (load ~{os.getloadavg()[0]:.0f} on 2 cores)"
+    return (f"CPU ({_cpu_name()}), {torch.get_num_threads()} thread(s), shared with other jobs "
+            f"(load ~{os.getloadavg()[0]:.0f} on 2 cores)")
 
 def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
              bs:int=128, seed:int=0, out:Path=RESULTS, n_show:int=12,
@@ -168,25 +177,32 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
     out.mkdir(parents=True, exist_ok=True)
     (out/"inversion.json").write_text(json.dumps(res, indent=1))
     (out/"inversion.md").write_text(markdown(res))
-    save_grid(torch.cat([x_all[:n_show]] + [shown[r] for r in TABLE1_ROWS]), out/"inversion_mnist_rows.png", nrow=n_show)
+    save_grid(torch.cat([x_all[:n_show]] + [shown[r] for r in TABLE1_ROWS]), out/"inversion_mnist_rows.png",
+              nrow=n_show)
     if "bcm" in nets: res = evaluate_bcm(n_eval, bs, seed, out, n_show)
     return res
 
 def evaluate_bcm(n_eval:int=2048, bs:int=128, seed:int=0, out:Path=RESULTS, n_show:int=12)->list:
-    "Add (or replace) the BCM rows of out/inversion.json (same test images and seeds as `evaluate`) and score the one-step samples."
+    ("Add (or replace) the BCM rows of out/inversion.json (same test images and seeds as `evaluate`) "
+     "and score the one-step samples.")
     f = out/"inversion.json"
-    if not f.exists(): raise SystemExit(f"{f} is absent: run bench/inversion.py --eval first (the BCM rows are added to its table)")
-    if not (CKPT/"bcm"/"checkpoint.json").exists(): raise SystemExit(f"no BCM checkpoint in {CKPT/'bcm'}: run bench/inversion.py --train bcm first")
+    if not f.exists():
+        raise SystemExit(f"{f} is absent: run bench/inversion.py --eval first (the BCM rows are added to its table)")
+    if not (CKPT/"bcm"/"checkpoint.json").exists():
+        raise SystemExit(f"no BCM checkpoint in {CKPT/'bcm'}: run bench/inversion.py --train bcm first")
     res = [r for r in json.loads(f.read_text()) if not r["method"].startswith("BCM")]
-    if res[0]["n_images"] != n_eval: raise SystemExit(f"{f} scores {res[0]['n_images']} test images; pass --n-eval {res[0]['n_images']}")
+    if res[0]["n_images"] != n_eval:
+        raise SystemExit(f"{f} scores {res[0]['n_images']} test images; pass --n-eval {res[0]['n_images']}")
     torch.manual_seed(seed)
     nets = {k: load_ema(k) for k in ("cm", "bcm")}
     test, idx = _test_images(n_eval, seed)
     lp, _ = _lpips()
     rows, shown = bcm_table1_rows(nets["bcm"][0].bcm, test.x[idx], bs=bs, lp=lp, seed=seed + 1, n_show=n_show)
     training = dict(bcm=_training(nets["bcm"][1], u_law="uniform"))
-    for r in rows: r.update(device=_device(), training=training, notes="BCM (ctinv.bcm): one UNet with the second-level embedding, "
-                            f"{training['bcm']['steps']} steps x {training['bcm']['batch']} images; n jumps up, n down.")
+    for r in rows: r.update(device=_device(), training=training,
+                            notes="BCM (ctinv.bcm): one UNet with the second-level embedding, "
+                            f"{training['bcm']['steps']} steps x {training['bcm']['batch']} images; "
+                            "n jumps up, n down.")
     res += rows
     (out/"inversion.json").write_text(json.dumps(res, indent=1))
     (out/"inversion.md").write_text(markdown(res))
@@ -195,7 +211,8 @@ def evaluate_bcm(n_eval:int=2048, bs:int=128, seed:int=0, out:Path=RESULTS, n_sh
     return res
 
 def judge(seed:int=0, epochs:int=2, n_images:int|None=None):
-    "The MNIST classifier whose features judge the samples: trained once, cached as safetensors + JSON beside the checkpoints."
+    ("The MNIST classifier whose features judge the samples: trained once, "
+     "cached as safetensors + JSON beside the checkpoints.")
     from ctinv.metrics import Classifier, train_classifier
     from safetensors.torch import load_file
     path = CKPT/"classifier"
@@ -212,7 +229,8 @@ def judge(seed:int=0, epochs:int=2, n_images:int|None=None):
 
 @torch.no_grad()
 def sample_quality(nets:dict, real:Tensor, seed:int, out:Path, n:int|None=None, bs:int=500)->list:
-    "Unconditional samples from one latent draw: CM f(Tz, T) and BCM with 1, 2, 4 jumps; classifier FD / precision / recall against `real`."
+    ("Unconditional samples from one latent draw: CM f(Tz, T) and BCM with 1, 2, 4 jumps; "
+     "classifier FD / precision / recall against `real`.")
     from ctinv.metrics import classifier_metrics
     f, F = nets["cm"][0], nets["bcm"][0].bcm
     n = n or N_SAMPLES
@@ -226,39 +244,51 @@ def sample_quality(nets:dict, real:Tensor, seed:int, out:Path, n:int|None=None, 
         x = torch.cat([g(z[i:i + bs]) for i in range(0, n, min(bs, n))])
         sync_device(x)
         dt, m = time.perf_counter() - t0, classifier_metrics(clf, real, x)   # images per second of the generator alone
-        rows.append(dict(method=name, nfe=nfe, fd_classifier=m["FD-classifier"], precision=m["precision-classifier"], recall=m["recall-classifier"],
-                         images_per_s=n/dt, n_samples=n, n_real=len(real)))
+        rows.append(dict(method=name, nfe=nfe, fd_classifier=m["FD-classifier"], precision=m["precision-classifier"],
+                         recall=m["recall-classifier"], images_per_s=n/dt, n_samples=n, n_real=len(real)))
         grids.append(x[:12])
-    (out/"inversion_samples.json").write_text(json.dumps(dict(rows=rows, judge=f"ctinv.metrics.Classifier, {JUDGE_EPOCHS} epochs on {JUDGE_IMAGES or 60_000} MNIST training images",
-                                                          real="the 10,000 MNIST test images"), indent=1))
+    (out/"inversion_samples.json").write_text(json.dumps(dict(
+        rows=rows, judge=f"ctinv.metrics.Classifier, {JUDGE_EPOCHS} epochs on {JUDGE_IMAGES or 60_000} MNIST "
+                         f"training images",
+        real="the 10,000 MNIST test images"), indent=1))
     save_grid(torch.cat(grids), out/"inversion_samples.png", nrow=12)
     return rows
 
 def markdown(res:list)->str:
     "The table, the full-test-set line and the notes."
     full = next((r["full_test_set"] for r in res if "full_test_set" in r), None)
-    ssims = ", ".join(f"{name} {full[k]:.4f}" for k, name in (("ssim", "SSIM"), ("ssim_torchmetrics", "SSIM (torchmetrics, earlier)")) if full and k in full)
+    ssims = ", ".join(f"{name} {full[k]:.4f}"
+                      for k, name in (("ssim", "SSIM"), ("ssim_torchmetrics", "SSIM (torchmetrics, earlier)"))
+                      if full and k in full)
     extra = "" if not full else (f"\nCT_Inv+CM on all {full['n_images']} test images: {ssims}, PSNR {full['psnr']:.2f}"
                                  + (f", LPIPS {full['lpips']:.4f}" if "lpips" in full else "") + ".\n")
     bcm = next((f"\n{r['notes']}\n" for r in res if r["method"].startswith("BCM")), "")
-    return table1_markdown(res) + extra + f"\n{res[0]['n_images']} MNIST test images; {res[0]['device']}.\n\n{res[0]['notes']}\n" + bcm
+    return (table1_markdown(res) + extra
+            + f"\n{res[0]['n_images']} MNIST test images; {res[0]['device']}.\n\n{res[0]['notes']}\n" + bcm)
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--train", choices=list(NETWORKS), help="train (or resume) one network")
     p.add_argument("--steps", type=int, default=STEPS)
     p.add_argument("--spe", type=int, default=STEPS_PER_EPOCH, help="steps per epoch (= per checkpoint)")
-    p.add_argument("--eval", action="store_true", help="evaluate the four pipelines (and the BCM rows when it is trained)")
-    p.add_argument("--judge-epochs", type=int, default=JUDGE_EPOCHS, help="epochs of the classifier judging the samples (cached per value)")
-    p.add_argument("--judge-images", type=int, default=JUDGE_IMAGES, help="train the judge on a subset of this many images (default: all)")
-    p.add_argument("--n-samples", type=int, default=N_SAMPLES, help="samples per generator for the sample-quality table")
-    p.add_argument("--eval-bcm", action="store_true", help="add the BCM rows to an existing inversion.json (--eval does it when the BCM is trained)")
+    p.add_argument("--eval", action="store_true",
+                   help="evaluate the four pipelines (and the BCM rows when it is trained)")
+    p.add_argument("--judge-epochs", type=int, default=JUDGE_EPOCHS,
+                   help="epochs of the classifier judging the samples (cached per value)")
+    p.add_argument("--judge-images", type=int, default=JUDGE_IMAGES,
+                   help="train the judge on a subset of this many images (default: all)")
+    p.add_argument("--n-samples", type=int, default=N_SAMPLES,
+                   help="samples per generator for the sample-quality table")
+    p.add_argument("--eval-bcm", action="store_true",
+                   help="add the BCM rows to an existing inversion.json (--eval does it when the BCM is trained)")
     p.add_argument("--ckpt-dir", default=str(CKPT), help="checkpoint folder (one subfolder per network)")
     p.add_argument("--n-eval", type=int, default=2048, help="test images (a fixed seeded subset; 10000 = all)")
     p.add_argument("--results", default=str(RESULTS), help="folder of inversion.json, inversion.md and the PNG")
     p.add_argument("--no-full", action="store_true", help="skip the CT_Inv+CM row on all 10,000 test images")
-    p.add_argument("--no-bcm", action="store_true", help="--eval: leave out the BCM rows and the sample quality even when the BCM is trained")
-    p.add_argument("--seed", type=int, default=0, help="--train: the training seed (weights, batch order, noise); the evaluation's test "
+    p.add_argument("--no-bcm", action="store_true",
+                   help="--eval: leave out the BCM rows and the sample quality even when the BCM is trained")
+    p.add_argument("--seed", type=int, default=0,
+                   help="--train: the training seed (weights, batch order, noise); the evaluation's test "
                                                       "subset and encoder noise are always seed 0's")
     a = p.parse_args()
     if a.seed < 0: p.error(f"--seed must be >= 0, got {a.seed}")

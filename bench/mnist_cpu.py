@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT/"bench"/"results"
 # the CT Inversion report's Table 1 on MNIST (CT_Inv + CT, 100k iterations, about 40 A5000 GPU-hours)
 REPORT = dict(lpips=0.0619, ssim=0.927, psnr=21.67)
-KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "lpips", "lpips_reason", "latent_std", "latent_ks", "latent_ks_crit",
-        "latent_lowfreq_ratio", "sample_accuracy", "edit_accuracy", "classifier_accuracy", "n_eval", "nfe_encode", "nfe_decode",
-        "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads", "config", "curve")
+KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "lpips", "lpips_reason", "latent_std", "latent_ks",
+        "latent_ks_crit", "latent_lowfreq_ratio", "sample_accuracy", "edit_accuracy", "classifier_accuracy", "n_eval",
+        "nfe_encode", "nfe_decode", "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads",
+        "config", "curve")
 
 def train(method:str, out:Path, steps:int|None, curve_every:int, threads:int):
     "One `ctinv_train` run (resumed when its folder holds a checkpoint but no metrics.json)."
@@ -59,14 +60,17 @@ def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
     for method, r in res["runs"].items():
         c = r["config"]
         row = dict(id=f"mnist-cpu-{method}", when="bench/mnist_cpu.py",
-                   configuration={"ctinv": "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) + noiser by CT Inversion (s1=160)",
-                                  "igct": "iGCT one stage: noiser + guided denoiser + reconstruction term"}[method] + ", class-conditional",
-                   method=method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"], lr=c["lr"],
-                   ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
-                   ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"], latent_std_over_T=r["latent_std"],
-                   latent_ks=r["latent_ks"], sample_accuracy=r["sample_accuracy"], train_images_per_s=round(r["train_images_per_s"], 1),
-                   cpu_hours=round(r["cpu_hours"], 3),
-                   notes=f"ctinv_train --data mnist --preset mnist-cpu --method {method}; all 10,000 test images; {r['torch_threads']} thread(s)")
+                   configuration={"ctinv": "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) "
+                                           "+ noiser by CT Inversion (s1=160)",
+                                  "igct": "iGCT one stage: noiser + guided denoiser + reconstruction term"}[method]
+                                 + ", class-conditional",
+                   method=method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
+                   lr=c["lr"], ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
+                   ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"],
+                   latent_std_over_T=r["latent_std"], latent_ks=r["latent_ks"], sample_accuracy=r["sample_accuracy"],
+                   train_images_per_s=round(r["train_images_per_s"], 1), cpu_hours=round(r["cpu_hours"], 3),
+                   notes=f"ctinv_train --data mnist --preset mnist-cpu --method {method}; all 10,000 test images; "
+                         f"{r['torch_threads']} thread(s)")
         rows = [e for e in rows if e["id"] != row["id"]] + [row]
     fname.write_text(json.dumps(rows, indent=1))
 
@@ -77,10 +81,14 @@ def plot(res:dict, fname:Path):
     for method, r in res["runs"].items():
         c = r.get("curve") or []
         h = [p["cpu_s"]/3600 for p in c]
-        for ax, k in zip(axs, ("ssim", "psnr", "latent_std", "latent_ks")): ax.plot(h, [p[k] for p in c], "o-", ms=3, label=method)
-    for ax, k, goal in zip(axs, ("SSIM", "PSNR (dB)", "latent std / T", "latent KS"), (REPORT["ssim"], REPORT["psnr"], 1., .05)):
-        ax.axhline(goal, color="k", ls="--", lw=1); ax.set_xlabel("CPU-hours (process time, all threads)"); ax.set_title(k)
-    axs[0].legend(); fig.suptitle("mnist-cpu: 256 fixed test images along training (dashed: the report's number or the goal)")
+        for ax, k in zip(axs, ("ssim", "psnr", "latent_std", "latent_ks")):
+            ax.plot(h, [p[k] for p in c], "o-", ms=3, label=method)
+    for ax, k, goal in zip(axs, ("SSIM", "PSNR (dB)", "latent std / T", "latent KS"),
+                           (REPORT["ssim"], REPORT["psnr"], 1., .05)):
+        ax.axhline(goal, color="k", ls="--", lw=1); ax.set_xlabel("CPU-hours (process time, all threads)")
+        ax.set_title(k)
+    axs[0].legend()
+    fig.suptitle("mnist-cpu: 256 fixed test images along training (dashed: the report's number or the goal)")
     fig.tight_layout(); fig.savefig(fname, dpi=70); plt.close(fig)
 
 if __name__ == "__main__":
@@ -107,7 +115,8 @@ if __name__ == "__main__":
             if (run/f).exists(): shutil.copyfile(run/f, out/f"mnist_cpu_{m}_{f}")
     for m, r in res["runs"].items():
         if not r["evaluated"]: continue
-        print(f"{m}: SSIM {r['recon_ssim']:.4f} (torchmetrics {r['recon_ssim_torchmetrics']:.4f}), PSNR {r['recon_psnr']:.2f}, "
+        print(f"{m}: SSIM {r['recon_ssim']:.4f} (torchmetrics {r['recon_ssim_torchmetrics']:.4f}), "
+              f"PSNR {r['recon_psnr']:.2f}, "
               f"latent std {r['latent_std']:.3f} T, KS {r['latent_ks']:.3f}, samples {r['sample_accuracy']:.3f}, "
               f"{r['cpu_hours']:.2f} CPU-h, {r['train_images_per_s']:.0f} img/s")
     print(f"total {time.time() - t0:.0f} s")

@@ -54,7 +54,8 @@ def main():
             try:
                 c = CASES[case]
                 env = {**os.environ, 'OMP_NUM_THREADS': str(th)}
-                r = subprocess.run([sys.executable, __file__, '--worker', c['preset'], str(c['n_train']), str(th), str(a.steps)],
+                r = subprocess.run([sys.executable, __file__, '--worker', c['preset'], str(c['n_train']), str(th),
+                                    str(a.steps)],
                                    capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
                 if r.returncode: raise RuntimeError(r.stderr[-2000:])
                 res = json.loads(r.stdout.strip().splitlines()[-1])
@@ -67,12 +68,19 @@ def main():
     summary = {}
     for case in CASES:
         for th in (1, 2):
-            sps = {b: st.median(r['steps_per_s'] for r in rows if (r['case'], r['threads'], r['busy']) == (case, th, b)) for b in (0, 1, 2)}
-            summary[f"{case}/threads={th}"] = dict(steps_per_s=sps, slowdown_1_busy=sps[0]/sps[1], slowdown_2_busy=sps[0]/sps[2])
-    res = dict(machine=dict(cores=os.cpu_count(), available_cores=available_cores(), platform=platform.platform(), python=platform.python_version()),
-               steps=a.steps, reps=a.reps, auto_threads={c: auto_threads(CASES[c]['preset']) for c in CASES}, summary=summary, rows=rows)
+            sps = {b: st.median(r['steps_per_s']
+                                for r in rows if (r['case'], r['threads'], r['busy']) == (case, th, b))
+                   for b in (0, 1, 2)}
+            summary[f"{case}/threads={th}"] = dict(steps_per_s=sps, slowdown_1_busy=sps[0]/sps[1],
+                                                   slowdown_2_busy=sps[0]/sps[2])
+    res = dict(machine=dict(cores=os.cpu_count(), available_cores=available_cores(), platform=platform.platform(),
+                            python=platform.python_version()),
+               steps=a.steps, reps=a.reps, auto_threads={c: auto_threads(CASES[c]['preset']) for c in CASES},
+               summary=summary, rows=rows)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2))
-    for k, v in summary.items(): print(f"{k}: alone {v['steps_per_s'][0]:.2f} steps/s; slowdown with 1 busy {v['slowdown_1_busy']:.2f}x, with 2 busy {v['slowdown_2_busy']:.2f}x")
+    for k, v in summary.items():
+        print(f"{k}: alone {v['steps_per_s'][0]:.2f} steps/s; slowdown with 1 busy {v['slowdown_1_busy']:.2f}x, "
+              f"with 2 busy {v['slowdown_2_busy']:.2f}x")
 
 if __name__ == '__main__': main()

@@ -1,10 +1,13 @@
-"""Training, sampling and encoding throughput of the image presets (not run by the tests; the harness is bench/harness.py,
+"""Training, sampling and encoding throughput of the image presets (not run by the tests; \
+the harness is bench/harness.py,
 shared with bench/gpu_check.py).
 
-    python bench/throughput.py [--steps 5] [--presets digits mnist cifar10] [--devices cpu cuda] [--out bench/results/throughput.json]
+    python bench/throughput.py [--steps 5] [--presets digits mnist cifar10] [--devices cpu cuda] \
+[--out bench/results/throughput.json]
 
 Per preset and device: training images/s of the iGCT and CT-Inversion pairs (one optimiser step = noiser + denoiser,
-`train_pair`'s loop, the library's default precision unless `--precision`), the peak memory of that training (CPU: peak resident set of a fresh process per
+`train_pair`'s loop, the library's default precision unless `--precision`), the peak memory of that training (CPU: \
+peak resident set of a fresh process per
 measurement; CUDA: `max_memory_allocated`), one-step sampling images/s (1 NFE, `cm_sample`) and encoding images/s
 (1 NFE, `encode`). Each measurement runs in its own process so that peak memory is its own. Synthetic images of the
 preset's shape are used: the numbers do not depend on the pixels.
@@ -15,7 +18,8 @@ from pathlib import Path
 BATCH = {'cpu': dict(digits=128, mnist=32, cifar10=8), 'cuda': dict(digits=512, mnist=256, cifar10=128)}
 
 def measure(preset:str, method:str, device:str, steps:int, precision:str|None=None)->dict:
-    "One measurement in this process (bench/harness.py): train `steps` steps (after 2 warm-up steps), then sample and encode."
+    ("One measurement in this process (bench/harness.py): train `steps` steps "
+     "(after 2 warm-up steps), then sample and encode.")
     import torch
     import harness
     from ctinv.train import default_precision
@@ -33,7 +37,8 @@ def main():
     p.add_argument('--presets', nargs='+', default=['digits', 'mnist', 'cifar10'])
     p.add_argument('--methods', nargs='+', default=['ctinv', 'igct'])
     p.add_argument('--devices', nargs='+', default=None, help="default: cpu, and cuda when present")
-    p.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default=None, help="default: the library's (CPU fp32, CUDA bf16)")
+    p.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default=None,
+                   help="default: the library's (CPU fp32, CUDA bf16)")
     p.add_argument('--out', default=str(Path(__file__).parent/'results'/'throughput.json'))
     p.add_argument('--one', nargs=3, metavar=('PRESET', 'METHOD', 'DEVICE'), help=argparse.SUPPRESS)
     a = p.parse_args()

@@ -8,8 +8,8 @@ import math, time
 import torch, torch.nn.functional as F
 from torch import Tensor
 from .pfode import EPS, T_MAX, noise_like
-from .samplers import (edm_sigmas, edm_sampler, count_nfe, zero_shot_edit, dm_zero_shot_edit, super_resolve_op, colorize_op,
-                            encode, cm_sample, slerp, denoise)
+from .samplers import (edm_sigmas, edm_sampler, count_nfe, zero_shot_edit, dm_zero_shot_edit, super_resolve_op,
+                            colorize_op, encode, cm_sample, slerp, denoise)
 from .metrics import psnr, ssim
 from .presets import TRAIN_PRESETS
 
@@ -23,7 +23,8 @@ SR_FACTORS = (2, 4)
 TASKS = tuple(f'inpaint_{m}' for m in INPAINT_MASKS) + tuple(f'sr{p}' for p in SR_FACTORS)
 
 def inpaint_mask(name:str, h:int, w:int, seed:int=0)->Tensor:
-    "A (1, 1, h, w) mask of the pixels to generate (1): 'left' or 'bottom' half, the 'centre' square, a fixed 'random' half."
+    ("A (1, 1, h, w) mask of the pixels to generate (1): 'left' or 'bottom' half, "
+     "the 'centre' square, a fixed 'random' half.")
     m = torch.zeros(1, 1, h, w)
     if name == 'left': m[..., :, :w//2] = 1
     elif name == 'bottom': m[..., h//2:, :] = 1
@@ -42,7 +43,8 @@ def task_op(task:str, y:Tensor, seed:int=0)->tuple:
     raise ValueError(f"unknown task {task!r}: choose one of {list(TASKS) + ['colorize']}")
 
 def observed(task:str, y:Tensor, seed:int=0)->Tensor:
-    "What the task keeps of `y` (the input a method sees): the generated coordinates at 0; for 'colorize' the grey image of `y`'s luma."
+    ("What the task keeps of `y` (the input a method sees): the generated coordinates at 0; "
+     "for 'colorize' the grey image of `y`'s luma.")
     A, A_inv, mask = task_op(task, y, seed)    # (checks the task and the shape)
     if task == 'colorize':     # (L, L, L) with L = w.y / sum(w) has y's luma coordinate: the usual grey picture
         w = torch.tensor([0.2989, 0.5870, 0.1140]).to(y)
@@ -74,16 +76,16 @@ def zero_shot_rows(cm, # consistency model f(x, t, labels=None, w=None) (e.g. th
         A, A_inv, mask = task_op(task, x, seed)
         runs = [('observed', 0, lambda: observed(task, x, seed))]
         for n in cm_nfes:
-            runs.append((f'CM ({n} NFE)', n, lambda n=n: zero_shot_edit(cm, x, A, A_inv, mask, cm_levels(n),
-                                                                           torch.Generator().manual_seed(seed), labels=labels, **kw)))
+            runs.append((f'CM ({n} NFE)', n, lambda n=n: zero_shot_edit(
+                cm, x, A, A_inv, mask, cm_levels(n), torch.Generator().manual_seed(seed), labels=labels, **kw)))
         if dm is not None:
             runs.append((f'DM ({2*dm_steps - 1} NFE)', 2*dm_steps - 1, lambda: dm_zero_shot_edit(
                 dm, x, A, A_inv, mask, n_steps=dm_steps, generator=torch.Generator().manual_seed(seed), labels=labels)))
         for method, nfe, run in runs:
             t0 = time.time()
             out = run().clamp(-1, 1)     # the projection can leave [-1, 1] (e.g. a patch mean plus generated detail)
-            rows.append(dict(task=task, method=method, nfe=nfe, psnr=psnr(out, x, 'mean').item(), ssim=ssim(out, x, 'mean').item(),
-                             seconds_per_image=(time.time() - t0)/len(x)))
+            rows.append(dict(task=task, method=method, nfe=nfe, psnr=psnr(out, x, 'mean').item(),
+                             ssim=ssim(out, x, 'mean').item(), seconds_per_image=(time.time() - t0)/len(x)))
             outs[task, method] = out
     return rows, outs
 
@@ -92,27 +94,35 @@ def zero_shot_rows(cm, # consistency model f(x, t, labels=None, w=None) (e.g. th
 def denoising_rows(cm, dm, # as in `zero_shot_rows` (dm None: CM rows only)
                    x:Tensor, labels:Tensor|None, sigmas=(.05, .1, .2, .5, 1.), heun_steps:int=10, seed:int=0,
                    cm_kw:dict|None=None)->list:
-    "Rows {sigma, method, nfe, psnr, ssim}: the noisy input, the CM in one step, the DM's denoiser, and Heun from sigma."
+    ("Rows {sigma, method, nfe, psnr, ssim}: the noisy input, the CM in one step, "
+     "the DM's denoiser, and Heun from sigma.")
     rows, kw = [], cm_kw or {}
     for s in sigmas:
         y = x + s*noise_like(x, torch.Generator().manual_seed(seed))
-        runs = [('noisy input', 0, lambda: y.clamp(-1, 1)), ('CM f(y, sigma)', 1, lambda: denoise(cm, y, s, labels=labels, **kw))]
+        runs = [('noisy input', 0, lambda: y.clamp(-1, 1)),
+                ('CM f(y, sigma)', 1, lambda: denoise(cm, y, s, labels=labels, **kw))]
         if dm is not None:
             grid = torch.cat([edm_sigmas(heun_steps, T=s, append_zero=False), torch.zeros(1)])
-            runs += [('DM D(y, sigma)', 1, lambda: dm(y, torch.full((len(y),), s, device=y.device), **({} if labels is None else dict(labels=labels))).clamp(-1, 1)),
-                     (f'DM Heun ({2*heun_steps - 1} NFE)', 2*heun_steps - 1, lambda: edm_sampler(dm, y, sigmas=grid, labels=labels, clip=True))]
+            runs += [('DM D(y, sigma)', 1,
+                      lambda: dm(y, torch.full((len(y),), s, device=y.device),
+                                 **({} if labels is None else dict(labels=labels))).clamp(-1, 1)),
+                     (f'DM Heun ({2*heun_steps - 1} NFE)', 2*heun_steps - 1,
+                      lambda: edm_sampler(dm, y, sigmas=grid, labels=labels, clip=True))]
         for method, nfe, run in runs:
             out = run()
-            rows.append(dict(sigma=s, method=method, nfe=nfe, psnr=psnr(out, x, 'mean').item(), ssim=ssim(out, x, 'mean').item()))
+            rows.append(dict(sigma=s, method=method, nfe=nfe, psnr=psnr(out, x, 'mean').item(),
+                             ssim=ssim(out, x, 'mean').item()))
     return rows
 
 # %% ../nbs/14_applications.ipynb #6da1a841
 def same_class_pairs(labels:Tensor, n:int, seed:int=0)->Tensor:
     "`n` index pairs (n, 2) of distinct images of one class, drawn at random."
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n (pairs) must be an integer >= 1, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (pairs) must be an integer >= 1, got {n!r}")
     counts = torch.unique(labels, return_counts=True)[1]
     if not len(counts) or counts.max() < 2:
-        raise ValueError(f"labels must hold a class with at least two images to pair, got {len(labels)} images of {len(counts)} classes, each once")
+        raise ValueError(f"labels must hold a class with at least two images to pair, "
+                         f"got {len(labels)} images of {len(counts)} classes, each once")
     g, out = torch.Generator().manual_seed(seed), []
     while len(out) < n:
         i = torch.randint(len(labels), (1,), generator=g).item()
@@ -123,8 +133,10 @@ def same_class_pairs(labels:Tensor, n:int, seed:int=0)->Tensor:
 
 @torch.no_grad()
 def interpolation_rows(pair, # an `IGCTPair` / `CTInvPair` (noiser + denoiser)
-                       x:Tensor, labels:Tensor, n_pairs:int=32, n_alphas:int=9, seed:int=0, cm_kw:dict|None=None)->tuple[list, dict]:
-    "Rows {path, endpoint_psnr, smoothness_psnr, mid_latent_std} for slerp of noiser latents, slerp of random latents and lerp; and the frames."
+                       x:Tensor, labels:Tensor, n_pairs:int=32, n_alphas:int=9, seed:int=0,
+                       cm_kw:dict|None=None)->tuple[list, dict]:
+    ("Rows {path, endpoint_psnr, smoothness_psnr, mid_latent_std} for slerp of noiser latents, "
+     "slerp of random latents and lerp; and the frames.")
     kw, idx = cm_kw or {}, same_class_pairs(labels, n_pairs, seed)
     x1, x2, c = x[idx[:, 0]], x[idx[:, 1]], labels[idx[:, 0]]
     z1, z2 = encode(pair.noiser, x1, labels=c), encode(pair.noiser, x2, labels=labels[idx[:, 1]])
@@ -139,19 +151,23 @@ def interpolation_rows(pair, # an `IGCTPair` / `CTInvPair` (noiser + denoiser)
         fr = cm_sample(pair.denoiser, zs.flatten(0, 1), labels=c.repeat(n_alphas), **kw).reshape(zs.shape)
         smooth = torch.stack([psnr(fr[i], fr[i + 1]) for i in range(n_alphas - 1)]).mean().item()
         ends = None if 'random' in name else (psnr(fr[0], x1, 'mean').item() + psnr(fr[-1], x2, 'mean').item())/2
-        rows.append(dict(path=name, endpoint_psnr=ends, smoothness_psnr=smooth, mid_latent_std=(zs[n_alphas//2]/T_MAX).std().item()))
+        rows.append(dict(path=name, endpoint_psnr=ends, smoothness_psnr=smooth,
+                         mid_latent_std=(zs[n_alphas//2]/T_MAX).std().item()))
         frames[name] = fr
     return rows, frames
 
 # %% ../nbs/14_applications.ipynb #5698f35c
 def train_cm(dls, # loaders of (images, labels) with a `meta`
-             preset:str='cifar10-cpu', steps:int|None=None, # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
+             # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
+             preset:str='cifar10-cpu', steps:int|None=None,
              seed:int=0, lr:float|None=None, quiet:bool|None=True)->torch.nn.Module:
-    "A class-conditional consistency model by consistency training (iCT's `CTLoss`, curriculum to the preset's `ct_s1`) on the preset's UNet; its EMA."
+    ("A class-conditional consistency model by consistency training (iCT's `CTLoss`, "
+     "curriculum to the preset's `ct_s1`) on the preset's UNet; its EMA.")
     from ctinv.guidance import fit_ema
     from ctinv.losses import CTLoss, check_choice
     from ctinv.pfode import ConsistencyModel
     check_choice(preset, TRAIN_PRESETS, 'preset')
-    return fit_ema(dls, preset, lambda net: ConsistencyModel(net()), CTLoss(s1=TRAIN_PRESETS[preset]['ct_s1']), steps, seed, lr, quiet)
+    return fit_ema(dls, preset, lambda net: ConsistencyModel(net()), CTLoss(s1=TRAIN_PRESETS[preset]['ct_s1']), steps,
+                   seed, lr, quiet)
 
 COLOUR_TASKS = ('colorize', 'inpaint_centre', 'sr2')

@@ -21,7 +21,8 @@ __all__ = ['U_LAWS', 'PAIR_KEYS', 'BCM', 'BCMObjective', 'BCMLoss', 'bcm_grid', 
 
 # %% ../nbs/13_bcm.ipynb #04a78cea
 class BCM(Precond):
-    "Bidirectional consistency model $F_\\theta(x, t, u)$: from level $t$ to level $u$ on the same PF-ODE trajectory, either way; $F(x, t, t) = x$."
+    ("Bidirectional consistency model $F_\\theta(x, t, u)$: from level $t$ to level $u$ on the same PF-ODE trajectory, "
+     "either way; $F(x, t, t) = x$.")
     def scalings(self, t, u):
         "$c_{skip} = (tu + \\sigma_d^2)/(t^2 + \\sigma_d^2)$, $c_{out} = (t - u)\\sigma_d/\\sqrt{t^2 + \\sigma_d^2}$."
         sd = self.sigma_data
@@ -31,25 +32,29 @@ class BCM(Precond):
         t, u = bcast(t, x), bcast(u, x)
         c_skip, c_out = self.scalings(t, u)
         cond = {k: v for k, v in (("labels", labels), ("w", w)) if v is not None}
-        return c_skip*x + c_out*self.net(self.c_in(t)*x, self.c_noise(t).flatten(), s_noise=self.c_noise(u).flatten(), **cond)
+        return c_skip*x + c_out*self.net(self.c_in(t)*x, self.c_noise(t).flatten(), s_noise=self.c_noise(u).flatten(),
+                                         **cond)
 
 
 # %% ../nbs/13_bcm.ipynb #c2b4bf96
 class BCMObjective(nn.Module):
-    "What one BCM step evaluates with gradient: $F_\\theta(x_t, t, \\epsilon)$ and $F_{\\rm sg}(F_\\theta(x_t, t, u), u, \\epsilon)$."
+    ("What one BCM step evaluates with gradient: $F_\\theta(x_t, t, \\epsilon)$ and "
+     "$F_{\\rm sg}(F_\\theta(x_t, t, u), u, \\epsilon)$.")
     def __init__(self, bcm:BCM, eps:float=EPS):
         super().__init__()
         self.bcm, self.eps = bcm, eps
     def forward(self, x_t, t, u, labels=None)->tuple:
         B, e = x_t.shape[0], torch.full_like(t, self.eps)
         two = lambda a: torch.cat([a, a])
-        out = self.bcm(two(x_t), two(t), torch.cat([e, u]), None if labels is None else two(labels))   # one pass for both terms
+        # one pass for both terms
+        out = self.bcm(two(x_t), two(t), torch.cat([e, u]), None if labels is None else two(labels))
         return out[:B], outer_sg(self.bcm, out[B:], u, e, labels)
 
 U_LAWS = ("lognormal", "uniform")
 
 class BCMLoss(BaseLoss):
-    "BCM training (Li & He 2024, Sec. 3): the iCT consistency term plus the bidirectional term through a level $u$ on either side of $t$."
+    ("BCM training (Li & He 2024, Sec. 3): the iCT consistency term plus the bidirectional term "
+     "through a level $u$ on either side of $t$.")
     def __init__(self, total_steps:int|None=None, # curriculum length K (the trainer sets it when None)
                  s0:int=10, s1:int=1280, # iCT curriculum ends
                  p_mean:float=-1.1, p_std:float=2., # iCT's lognormal index law (pairs, and u with u_law='lognormal')
@@ -73,7 +78,8 @@ class BCMLoss(BaseLoss):
         sigmas, probs = self.levels(step)
         dev, N = generator_device(self.generator, like), len(sigmas)
         n = torch.multinomial(probs.to(dev), B, replacement=True, generator=self.generator).cpu()
-        pu = torch.cat([probs, torch.zeros(1, dtype=probs.dtype)]) if self.u_law == "lognormal" else torch.full((N,), 1/N, dtype=torch.float64)
+        pu = (torch.cat([probs, torch.zeros(1, dtype=probs.dtype)]) if self.u_law == "lognormal"
+              else torch.full((N,), 1/N, dtype=torch.float64))
         pu = pu.expand(B, N).clone()
         pu[torch.arange(B), n + 1] = 0                                       # u != t
         m = torch.multinomial(pu.to(dev), 1, generator=self.generator).flatten().cpu()
@@ -82,12 +88,14 @@ class BCMLoss(BaseLoss):
     def batch(self, model:BCMObjective, x0:Tensor, labels=None, step:int=0, teacher=None):
         "`xb = (x0 + t z, t, u[, labels])`, `yb = (sg F(x0 + t' z, t', eps), 1/(t - t'), 1/|u - t|)`."
         check_batch(x0, labels, self.n_classes)
-        if not isinstance(getattr(model, "bcm", None), BCM): raise TypeError("BCMLoss needs a BCMObjective(BCM(net)) model")
+        if not isinstance(getattr(model, "bcm", None), BCM):
+            raise TypeError("BCMLoss needs a BCMObjective(BCM(net)) model")
         s, n, m = self.indices(x0.shape[0], x0, step)
         lo, t, u = (s[i].to(x0) for i in (n, n + 1, m))
         z = noise_like(x0, self.generator)
         target = self._target(model.bcm, x0, x0 + bcast(lo, x0)*z, lo, torch.full_like(lo, self.eps), labels)
-        return (x0 + bcast(t, x0)*z, t, u) + (() if labels is None else (labels,)), (target, pair_weight("inv_gap", lo, t), 1/(u - t).abs())
+        return ((x0 + bcast(t, x0)*z, t, u) + (() if labels is None else (labels,)),
+                (target, pair_weight("inv_gap", lo, t), 1/(u - t).abs()))
 
     def terms(self, preds:tuple, target, w_ct, w_bcm)->dict:
         "Per-sample weighted `ct` and `bcm` terms."
@@ -127,7 +135,8 @@ def bcm_generate(bcm, z:Tensor, n_steps:int=1, labels=None, eps:float=EPS, T:flo
 def toy_bcm(hidden:int=128, depth:int=3, # width and residual blocks of the MLP (the Fig. 1 noiser's)
             n_freqs:int=32, x_scale:float=10., # its random Fourier input features
             seed:int=0)->BCM:
-    "A fresh `BCM` over the Fig. 1 noiser's `FourierToyMLP`, with the second-level (`u`) embedding; the weights depend on `seed` only."
+    ("A fresh `BCM` over the Fig. 1 noiser's `FourierToyMLP`, with the second-level (`u`) embedding; "
+     "the weights depend on `seed` only.")
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return BCM(FourierToyMLP(n_freqs, x_scale, seed=seed, hidden=hidden, depth=depth, two_levels=True))
@@ -138,7 +147,8 @@ def train_bcm_toy(steps:int=3000, # optimiser steps (the Fig. 1 recipe: batch 25
     "Train a BCM on the five points of Fig. 1; returns the EMA model in eval mode."
     F = toy_bcm(seed=seed)
     with torch.random.fork_rng():  # the Learner seeds the global RNG per epoch: leave it as it was
-        learn = train_toy(BCMObjective(F), BCMLoss(**(dict(s1=160, distance="l2", u_law=u_law) | loss_kw)), steps=steps, seed=seed)
+        learn = train_toy(BCMObjective(F), BCMLoss(**(dict(s1=160, distance="l2", u_law=u_law) | loss_kw)), steps=steps,
+                          seed=seed)
     return learn.ema_model.bcm.eval().requires_grad_(False)
 
 def bcm_as_pair(F, eps:float=EPS, T:float=T_MAX)->tuple:
@@ -150,7 +160,8 @@ def bcm_as_pair(F, eps:float=EPS, T:float=T_MAX)->tuple:
 def bcm_toy_rows(F, # a BCM F(x, t, u) on the points (or any callable of that signature)
                  n_enc=(1, 2, 4, 8), n_dec=(1, 2, 4), # NFE of the walk up and of the walk down
                  atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->list:
-    "Inversion and reconstruction of clean points against NFE: latent std/T, latent error/T against $g^*$, KS, reconstruction error, atom share."
+    ("Inversion and reconstruction of clean points against NFE: "
+     "latent std/T, latent error/T against $g^*$, KS, reconstruction error, atom share.")
     x_eps, z_star = clean_points(n, atoms, seed, eps, T)
     a = torch.tensor(atoms, dtype=torch.float64)
     home = (x_eps[:, None] - a).abs().argmin(1)
@@ -159,17 +170,19 @@ def bcm_toy_rows(F, # a BCM F(x, t, u) on the points (or any callable of that si
         z = bcm_invert(F, x_eps.float(), k, eps=eps, T=T, add_noise=False).double()
         for j in n_dec:
             back = bcm_generate(F, z.float(), j, eps=eps, T=T, clip=False).double()
-            rows.append(dict(enc_nfe=k, dec_nfe=j, latent_std_over_T=z.std().item()/T, latent_error=(z - z_star).abs().mean().item()/T,
-                             latent_ks=ks_normal(z/T), recon_error=(back - x_eps).abs().mean().item(),
+            rows.append(dict(enc_nfe=k, dec_nfe=j, latent_std_over_T=z.std().item()/T,
+                             latent_error=(z - z_star).abs().mean().item()/T, latent_ks=ks_normal(z/T),
+                             recon_error=(back - x_eps).abs().mean().item(),
                              atom_share=((back[:, None] - a).abs().argmin(1) == home).double().mean().item()))
     return rows
 
-PAIR_KEYS = ("cm_flow_error", "noiser_flow_error", "noiser_flow_error_small_t", "noiser_flow_error_large_t", "latent_ks",
-             "roundtrip_error", "roundtrip_atom_share", "basin_share")
+PAIR_KEYS = ("cm_flow_error", "noiser_flow_error", "noiser_flow_error_small_t", "noiser_flow_error_large_t",
+             "latent_ks", "roundtrip_error", "roundtrip_atom_share", "basin_share")
 
 def bcm_toy_comparison(steps:int=3000, # optimiser steps of the BCM, and of each network of the pair
                        seed:int=0, u_laws=("uniform", "lognormal"))->dict:
-    "BCM (per law of $u$) against the Fig. 1 pair trained for the same steps: `toy_inversion_metrics`, `bcm_toy_rows` and CPU seconds."
+    ("BCM (per law of $u$) against the Fig. 1 pair trained for the same steps: `toy_inversion_metrics`, "
+     "`bcm_toy_rows` and CPU seconds.")
     out = {}
     for law in u_laws:
         c0 = time.process_time(); F = train_bcm_toy(steps, seed, law); cpu = time.process_time() - c0
@@ -177,7 +190,8 @@ def bcm_toy_comparison(steps:int=3000, # optimiser steps of the BCM, and of each
         out[f"bcm_{law}"] = dict(cpu_s=cpu, steps=steps, metrics={k: m[k] for k in PAIR_KEYS}, rows=bcm_toy_rows(F))
     c0 = time.process_time(); *_, m = run_toy_inversion(steps, seed)
     out["pair"] = dict(cpu_s=time.process_time() - c0, steps=steps, metrics={k: m[k] for k in PAIR_KEYS},
-                       note="CM (iCT) + noiser (CT Inversion) of Fig. 1, each `steps` steps, plus the DSM denoiser (steps // 3) that Fig. 1 also trains")
+                       note="CM (iCT) + noiser (CT Inversion) of Fig. 1, each `steps` steps, "
+                            "plus the DSM denoiser (steps // 3) that Fig. 1 also trains")
     return out
 
 
@@ -189,7 +203,8 @@ def bcm_table1_rows(F, # a BCM in eval mode
                     bs:int=128, lp=None, # batch (timed when full) and an LPIPS model or None
                     seed:int=0, # seeds the eps-noise of the inversion
                     n_show:int=12, n_ks:int=10_000, T:float=T_MAX)->tuple[list, dict]:
-    "Rows of `ctinv.inversion.table1` for BCM inversion + generation with `n` jumps each way; and `{name: first n_show reconstructions}`."
+    ("Rows of `ctinv.inversion.table1` for BCM inversion + generation with `n` jumps each way; "
+     "and `{name: first n_show reconstructions}`.")
     from ctinv.inversion import recon_scores, table1_row, timed, check_batches
     from ctinv.metrics import latent_stats
     from ctinv.samplers import count_nfe
@@ -207,5 +222,6 @@ def bcm_table1_rows(F, # a BCM in eval mode
             nfe.add(Fc.nfe); lats.append(z); sc.append(recon_scores(xr, xb, lp))
             if b0 == 0: shown[f"BCM_Inv({n})+BCM({n})"] = xr[:n_show]
         if nfe != {2*n}: raise RuntimeError(f"BCM({n}) spent {sorted(nfe)} NFE, expected {2*n}")
-        res.append(table1_row(f"BCM_Inv({n})+BCM({n})", sc, wall, cpu, 2*n, len(x), bs, latent_stats(torch.cat(lats), T=T, n_ks=n_ks)))
+        res.append(table1_row(f"BCM_Inv({n})+BCM({n})", sc, wall, cpu, 2*n, len(x), bs,
+                              latent_stats(torch.cat(lats), T=T, n_ks=n_ks)))
     return res, shown

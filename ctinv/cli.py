@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib, errno, json, os, sys, time, warnings
 from pathlib import Path
 from fastcore.script import call_parse, anno_parser, Param
-from .presets import TRAIN_PRESETS, IGCT_W_RANGE, auto_threads, check_train_options, check_run_folder, check_int, check_number, default_preset
+from .presets import (TRAIN_PRESETS, IGCT_W_RANGE, auto_threads, check_train_options, check_run_folder, check_int,
+                           check_number, default_preset)
 
 # %% auto #0
 __all__ = ['MID_TAU', 'GREY_MODES', 'TOY_FILES', 'CLIError', 'run_cli', 'ctinv_train', 'train_main', 'ctinv_sample',
@@ -33,15 +34,19 @@ def run_cli(func, prog:str, argv:list|None=None):
 def _quiet_imports():
     "Import torch and fastai (through `ctinv.core`, their one importer) with import-time deprecation warnings silenced."
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning); warnings.simplefilter("ignore", DeprecationWarning); warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning); warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
         import ctinv.core   # noqa: F401
 
 def _set_threads(threads:int|None, preset:str)->tuple[int, str]:
-    "Torch threads and why: given, else `$OMP_NUM_THREADS`, else `auto_threads`; exported to OpenMP before torch is imported."
+    ("Torch threads and why: given, else `$OMP_NUM_THREADS`, else `auto_threads`; "
+     "exported to OpenMP before torch is imported.")
     env = os.environ.get('OMP_NUM_THREADS', '')
     if threads: n, why = threads, 'given by --threads'
     elif env.isdigit() and int(env) > 0: n, why = int(env), 'from $OMP_NUM_THREADS'
-    else: n, why = auto_threads(preset, int(os.environ.get('LOCAL_WORLD_SIZE', 1))), f'auto: preset {preset}, {os.cpu_count()} cores'
+    else:
+        n, why = (auto_threads(preset, int(os.environ.get('LOCAL_WORLD_SIZE', 1))),
+                  f'auto: preset {preset}, {os.cpu_count()} cores')
     os.environ['OMP_NUM_THREADS'] = str(n)
     return n, why
 
@@ -57,7 +62,8 @@ def _resumed_preset(out, resume)->str|None:
 
 @contextlib.contextmanager
 def _no_downloads(off:bool):
-    "With `off`, `$CTINV_NO_DOWNLOAD=1` during the block, so that the data loaders refuse to download (`ctinv.data.downloads_off`)."
+    ("With `off`, `$CTINV_NO_DOWNLOAD=1` during the block, so that the data loaders refuse to download "
+     "(`ctinv.data.downloads_off`).")
     old = os.environ.get('CTINV_NO_DOWNLOAD')
     if off: os.environ['CTINV_NO_DOWNLOAD'] = '1'
     try: yield
@@ -66,53 +72,73 @@ def _no_downloads(off:bool):
         elif off: os.environ['CTINV_NO_DOWNLOAD'] = old
 
 @call_parse
-def ctinv_train(data:str=None, # digits (the default), mnist, cifar10, or a folder with one subfolder of images per class
-                preset:Param("model and schedule; default: named like the data set (mnist for a folder)", str, choices=list(TRAIN_PRESETS))=None,
-                method:Param("igct (the default): one-stage iGCT; ctinv: CT + CT Inversion trained apart", str, choices=['igct', 'ctinv'])=None,
+def ctinv_train(# digits (the default), mnist, cifar10, or a folder with one subfolder of images per class
+                data:str=None,
+                preset:Param("model and schedule; default: named like the data set (mnist for a folder)", str,
+                             choices=list(TRAIN_PRESETS))=None,
+                method:Param("igct (the default): one-stage iGCT; ctinv: CT + CT Inversion trained apart", str,
+                             choices=['igct', 'ctinv'])=None,
                 out:str='runs/ctinv', # run folder: ckpt/, samples.png, recon.png, edit.png, metrics.json
                 steps:int=None, # optimiser steps (rounded up to whole epochs); default: the preset's
                 epochs:int=None, # or the number of epochs
                 bs:int=None, # batch size; default: the preset's
                 lr:float=None, # learning rate; default: the preset's
                 seed:int=0, # seed of weights, batches, noise and judge
-                resume:Param("continue the run in --out, or the run in folder RUN (written into --out)", str, nargs='?', const=True)=None,
+                resume:Param("continue the run in --out, or the run in folder RUN (written into --out)", str,
+                             nargs='?', const=True)=None,
                 force:bool=False, # start again in an --out that holds a run, replacing its files
-                root:str=None, # data root with mnist/ and cifar10/, where absent ones are downloaded; default $CTINV_DATA, else ~/.cache/ctinv
-                no_download:bool=False, # never download MNIST / CIFAR-10 when absent from the data root: refuse instead (also $CTINV_NO_DOWNLOAD=1)
+                # data root with mnist/ and cifar10/, where absent ones are downloaded;
+                # default $CTINV_DATA, else ~/.cache/ctinv
+                root:str=None,
+                # never download MNIST / CIFAR-10 when absent from the data root:
+                # refuse instead (also $CTINV_NO_DOWNLOAD=1)
+                no_download:bool=False,
                 n_train:int=None, # train on a random subset of this many images
                 n_eval:int=None, # held-out images to evaluate; default: all
                 n_edit:int=500, # at most this many of them converted to every other class
                 edit_w:float=None, # iGCT guidance weight of edits and samples, in [0, 14] (omega = 1 + w)
                 image_size:int=None, # image folders: resize every image to this size
-                curve_every:int=None, # every this many steps, reconstruction and latent numbers on 256 held-out images (curve.json)
-                classifier_epochs:int=5, # epochs of the classifier that judges edits and samples (most of the evaluation's time on MNIST)
-                threads:int=None, # torch threads; default: $OMP_NUM_THREADS, else 1 for small presets, more for large ones
+                # every this many steps, reconstruction and latent numbers on 256 held-out images (curve.json)
+                curve_every:int=None,
+                # epochs of the classifier that judges edits and samples (most of the evaluation's time on MNIST)
+                classifier_epochs:int=5,
+                # torch threads; default: $OMP_NUM_THREADS, else 1 for small presets, more for large ones
+                threads:int=None,
                 device:str=None, # cpu, cuda, ...; default: fastai's default device
-                precision:Param("fp32, bf16 or fp16 (CUDA); default: bf16 on a GPU that supports it, else fp32", str, choices=['fp32', 'bf16', 'fp16'])=None,
+                precision:Param("fp32, bf16 or fp16 (CUDA); default: bf16 on a GPU that supports it, else fp32", str,
+                                choices=['fp32', 'bf16', 'fp16'])=None,
                ):
-    "Train a class-conditional noiser + denoiser pair (iGCT or CT Inversion) on an image set; evaluate; write a run folder."
+    ("Train a class-conditional noiser + denoiser pair (iGCT or CT Inversion) on an image set; "
+     "evaluate; write a run folder.")
     try:
-        check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs, curve_every)
+        check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads,
+                            image_size, classifier_epochs, curve_every)
         check_run_folder(out, resume, force)
     except ValueError as e: raise CLIError(str(e)) from None
-    n, why = _set_threads(threads, preset or (resume and _resumed_preset(out, resume)) or default_preset(data or 'digits'))
+    n, why = _set_threads(threads,
+                          preset or (resume and _resumed_preset(out, resume)) or default_preset(data or 'digits'))
     _quiet_imports()
     from ctinv.images import run_train, Interrupted
     from ctinv.data import DownloadInterrupted
     log = lambda s: print(s, file=sys.stderr, flush=True)
     try:
         with _no_downloads(no_download):
-            m = run_train(data=data, preset=preset, method=method, out=out, epochs=epochs, steps=steps, bs=bs, lr=lr, seed=seed,
-                          resume=resume, force=force, root=root, n_train=n_train, n_eval=n_eval, n_edit=n_edit, edit_w=edit_w,
-                          image_size=image_size, classifier_epochs=classifier_epochs, curve_every=curve_every, threads=n, device=device,
-                          precision=precision, quiet=None, log=log, threads_why=why)   # a resumed run refuses another data set or method
-    except (ValueError, FileNotFoundError) as e: raise CLIError(str(e).splitlines()[0]) from None   # ctinv.data.DataUnavailable too
+            m = run_train(data=data, preset=preset, method=method, out=out, epochs=epochs, steps=steps, bs=bs, lr=lr,
+                          seed=seed, resume=resume, force=force, root=root, n_train=n_train, n_eval=n_eval,
+                          n_edit=n_edit, edit_w=edit_w, image_size=image_size, classifier_epochs=classifier_epochs,
+                          curve_every=curve_every, threads=n, device=device, precision=precision, quiet=None, log=log,
+                          threads_why=why)   # a resumed run refuses another data set or method
+    except (ValueError, FileNotFoundError) as e:
+        raise CLIError(str(e).splitlines()[0]) from None   # ctinv.data.DataUnavailable too
     except Interrupted as e: _fail('ctinv_train', str(e), e.code)
     except DownloadInterrupted as e: _fail('ctinv_train', str(e), 130)
-    except KeyboardInterrupt: _fail('ctinv_train', f"interrupted; continue with `ctinv_train --resume --out {out}`", 130)
+    except KeyboardInterrupt:
+        _fail('ctinv_train', f"interrupted; continue with `ctinv_train --resume --out {out}`", 130)
     except OSError as e:
-        if e.errno == errno.ENOSPC: _fail('ctinv_train', f"no space left on device while writing into {out}: free some space or choose "
-                                          f"another --out; {e.strerror if 'checkpoint' in str(e.strerror) else 'the last complete checkpoint is kept'}", 1)
+        if e.errno == errno.ENOSPC:
+            _fail('ctinv_train',
+                  f"no space left on device while writing into {out}: free some space or choose another --out; "
+                  f"{e.strerror if 'checkpoint' in str(e.strerror) else 'the last complete checkpoint is kept'}", 1)
         raise
     if m: print(json.dumps({k: v for k, v in m.items() if k != 'lpips_reason'}, indent=2))
 
@@ -127,14 +153,21 @@ def _run_config(run)->dict:
     ck = run/'ckpt'/'checkpoint.json'
     if not run.is_dir(): raise CLIError(f"no run folder {run}")
     if not (run/'metrics.json').exists() or not ck.exists():
-        raise CLIError(f"{run} holds no finished run: expected {run/'metrics.json'} and {ck}, which ctinv_train writes when it completes")
-    try: c = json.loads(ck.read_text())['config']; [c[k] for k in ('method', 'preset', 'n_classes', 'channels', 'resolution')]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError): raise CLIError(f"{ck} was not written by ctinv_train: its config lacks the method, preset or image shape") from None
+        raise CLIError(f"{run} holds no finished run: expected {run/'metrics.json'} and {ck}, "
+                       f"which ctinv_train writes when it completes")
+    try:
+        c = json.loads(ck.read_text())['config']
+        [c[k] for k in ('method', 'preset', 'n_classes', 'channels', 'resolution')]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise CLIError(f"{ck} was not written by ctinv_train: "
+                       f"its config lacks the method, preset or image shape") from None
     return c
 
 def _check_use(c:dict, w:float, classes:list, what:str):
     "Refuse a guidance weight the run's denoiser cannot take, or a class it does not have."
-    if c['method'] != 'igct' and w: raise CLIError(f"--w {w:g}: the run's method {c['method']!r} has no guidance input; use --w 0, or a run trained with --method igct")
+    if c['method'] != 'igct' and w:
+        raise CLIError(f"--w {w:g}: the run's method {c['method']!r} has no guidance input; use --w 0, "
+                       f"or a run trained with --method igct")
     try: check_number('w (guidance weight)', w, *IGCT_W_RANGE, lo_open=False)
     except ValueError as e: raise CLIError(str(e)) from None
     K = c['n_classes']
@@ -166,7 +199,8 @@ def ctinv_sample(run:str, # a run folder written by ctinv_train
                  out:str=None, # output folder; default RUN/samples
                  force:bool=False, # write into an --out that holds samples, replacing them
                 ):
-    "Draw samples of the given classes from a run's EMA denoiser; write a labelled grid (samples.png) and the images (samples.npz)."
+    ("Draw samples of the given classes from a run's EMA denoiser; write a labelled grid (samples.png) "
+     "and the images (samples.npz).")
     c, out = _run_config(run), Path(out or Path(run)/'samples')
     classes = list(range(c['n_classes'])) if classes is None else classes
     try: check_int('n', n, 1); check_int('seed', seed, 0)
@@ -190,7 +224,8 @@ def ctinv_sample(run:str, # a run folder written by ctinv_train
     out.mkdir(parents=True, exist_ok=True)
     save_grid(x, out/'samples.png', n, row_labels=[f'class {k}' for k in classes])
     np.savez_compressed(out/'samples.npz', images=_uint8(x), labels=labels.numpy())
-    res = dict(images=len(x), classes=classes, w=w, nfe=f.nfe, s_per_image=s/len(x), grid=str(out/'samples.png'), npz=str(out/'samples.npz'))
+    res = dict(images=len(x), classes=classes, w=w, nfe=f.nfe, s_per_image=s/len(x), grid=str(out/'samples.png'),
+               npz=str(out/'samples.npz'))
     print(f"ctinv_sample: {len(x)} images, {f.nfe} NFE each, {s/len(x)*1e3:.2f} ms per image -> {out}", file=sys.stderr)
     print(json.dumps(res, indent=2))
 
@@ -214,7 +249,9 @@ def read_image_files(files:list, # PNG, JPEG, ... files
             with Image.open(f) as im:
                 im.load()
                 ch = 1 if im.mode in GREY_MODES else 3
-                if ch != channels: raise CLIError(f"{f} is {'grey' if ch == 1 else 'colour'} ({im.mode}), but the run's images have {channels} channel{'s'*(channels > 1)}")
+                if ch != channels:
+                    raise CLIError(f"{f} is {'grey' if ch == 1 else 'colour'} ({im.mode}), "
+                                   f"but the run's images have {channels} channel{'s'*(channels > 1)}")
                 im = im.convert('L' if channels == 1 else 'RGB')
                 if im.size != (size, size):
                     log(f"{f}: resized from {im.size[0]}x{im.size[1]} to the run's {size}x{size}")
@@ -228,7 +265,9 @@ def recon_numbers(rec, x)->dict:
     from ctinv.metrics import psnr, ssim
     from ctinv.images import igct_applies
     m = dict(psnr=psnr(rec, x, 'mean').item(), ssim=ssim(rec, x, 'mean').item())
-    if igct_applies(x): m.update(psnr_igct=psnr(rec, x, 'mean', convention='igct').item(), ssim_igct=ssim(rec, x, 'mean', convention='igct').item())
+    if igct_applies(x):
+        m.update(psnr_igct=psnr(rec, x, 'mean', convention='igct').item(),
+                 ssim_igct=ssim(rec, x, 'mean', convention='igct').item())
     return m
 
 @call_parse
@@ -239,19 +278,24 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
                held_out:int=None, # or edit this many held-out images of the run's data set
                w:float=0., # iGCT guidance weight of the conversion, in [0, 14]; 0 for a ctinv run
                root:str=None, # data root of the run's data set (see ctinv_train)
-               no_download:bool=False, # never download the run's data set when absent from the data root (also $CTINV_NO_DOWNLOAD=1)
+               # never download the run's data set when absent from the data root (also $CTINV_NO_DOWNLOAD=1)
+               no_download:bool=False,
                out:str=None, # output folder; default RUN/edits
                force:bool=False, # write into an --out that holds edits, replacing them
               ):
-    "Reconstruct images and convert them to class TO with a run's EMA pair (1 NFE to encode, 1 to decode); print PSNR/SSIM."
+    ("Reconstruct images and convert them to class TO with a run's EMA pair (1 NFE to encode, "
+     "1 to decode); print PSNR/SSIM.")
     c, out, images = _run_config(run), Path(out or Path(run)/'edits'), images or []
     if bool(images) == bool(held_out): raise CLIError("give image files or --held_out N, not both or neither")
     try: check_int('held_out', held_out, 1)
     except ValueError as e: raise CLIError(str(e)) from None
-    if images and not src: raise CLIError("give --src: the class of the image files (the noiser encodes given the source class)")
-    if src and len(src) not in (1, len(images)): raise CLIError(f"give one --src for all images or one each: {len(src)} for {len(images)} images")
+    if images and not src:
+        raise CLIError("give --src: the class of the image files (the noiser encodes given the source class)")
+    if src and len(src) not in (1, len(images)):
+        raise CLIError(f"give one --src for all images or one each: {len(src)} for {len(images)} images")
     _check_use(c, w, [to] + (src or []), 'class')
-    arrs = read_image_files(images, c['channels'], c['resolution'], log=lambda s: print(s, file=sys.stderr)) if images else None
+    arrs = (read_image_files(images, c['channels'], c['resolution'], log=lambda s: print(s, file=sys.stderr))
+            if images else None)
     _check_out(out, force, ('edit.png', 'edit.npz'))
     _start(c)
     import numpy as np, torch
@@ -262,7 +306,9 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
     if arrs is not None: x, y = uint8_to_signed(arrs), torch.tensor(src*len(images) if len(src) == 1 else src)
     else:
         try:
-            with _no_downloads(no_download): dls = get_dls(c['data'], bs=64, seed=c.get('seed') or 0, n_train=c.get('n_train'), root=root, size=c.get('image_size'))
+            with _no_downloads(no_download):
+                dls = get_dls(c['data'], bs=64, seed=c.get('seed') or 0, n_train=c.get('n_train'), root=root,
+                              size=c.get('image_size'))
         except FileNotFoundError as e: raise CLIError(str(e).splitlines()[0]) from None   # absent and not downloadable
         except DownloadInterrupted as e: _fail('ctinv_edit', str(e), 130)
         x, y = held(dls, held_out, c.get('seed') or 0)
@@ -272,12 +318,15 @@ def ctinv_edit(run:str, # a run folder written by ctinv_train
         rec = cm_sample(f, z, labels=y, w=resolve_w(pair, 0.))
         conv = cm_sample(f, z, labels=torch.full_like(y, to), w=resolve_w(pair, w))
     out.mkdir(parents=True, exist_ok=True)
-    save_grid(torch.stack([x, rec, conv], 1).flatten(0, 1), out/'edit.png', 3, col_labels=['source', 'reconstruction', f'to {to}'],
-              row_labels=[f'class {k}' for k in y.tolist()])
-    np.savez_compressed(out/'edit.npz', source=_uint8(x), reconstruction=_uint8(rec), converted=_uint8(conv), labels=y.numpy(), to=to)
-    res = dict(images=len(x), to=to, w=w, nfe_encode=g.nfe, nfe_decode=f.nfe//2, **recon_numbers(rec, x), grid=str(out/'edit.png'), npz=str(out/'edit.npz'))
+    save_grid(torch.stack([x, rec, conv], 1).flatten(0, 1), out/'edit.png', 3,
+              col_labels=['source', 'reconstruction', f'to {to}'], row_labels=[f'class {k}' for k in y.tolist()])
+    np.savez_compressed(out/'edit.npz', source=_uint8(x), reconstruction=_uint8(rec), converted=_uint8(conv),
+                        labels=y.numpy(), to=to)
+    res = dict(images=len(x), to=to, w=w, nfe_encode=g.nfe, nfe_decode=f.nfe//2, **recon_numbers(rec, x),
+               grid=str(out/'edit.png'), npz=str(out/'edit.npz'))
     print(f"ctinv_edit: {len(x)} images to class {to}; reconstruction PSNR {res['psnr']:.2f} dB, SSIM {res['ssim']:.3f}"
-          + (f" (iGCT convention: {res['psnr_igct']:.2f} dB, {res['ssim_igct']:.3f})" if 'ssim_igct' in res else " (iGCT convention: needs >= 7 images of >= 7x7)")
+          + (f" (iGCT convention: {res['psnr_igct']:.2f} dB, {res['ssim_igct']:.3f})" if 'ssim_igct' in res
+             else " (iGCT convention: needs >= 7 images of >= 7x7)")
           + f" -> {out}", file=sys.stderr)
     print(json.dumps(res, indent=2))
 
@@ -286,16 +335,19 @@ def edit_main(argv:list|None=None):
     return run_cli(ctinv_edit, 'ctinv_edit', argv)
 
 # %% ../nbs/15_cli.ipynb #c480afb3
-TOY_FILES = {1: ('fig1.png', 'ddim_inversion.png', 'metrics.json'), 3: ('guidance.json', 'dynamics.png', 'densities.png')}
+TOY_FILES = {1: ('fig1.png', 'ddim_inversion.png', 'metrics.json'),
+             3: ('guidance.json', 'dynamics.png', 'densities.png')}
 
 @call_parse
-def ctinv_toy(figure:Param("1: Fig. 1 of CT Inversion (five points); 3: Fig. 3 of iGCT (guidance on two Gaussians)", int, choices=[1, 3])=1,
+def ctinv_toy(figure:Param("1: Fig. 1 of CT Inversion (five points); 3: Fig. 3 of iGCT (guidance on two Gaussians)",
+                           int, choices=[1, 3])=1,
               out:str=None, # output folder; default runs/toy_inversion (figure 1) or runs/toy_guidance (figure 3)
               steps:int=None, # training steps of each toy model (>= 100); default: the figure's
               seed:int=0, # random seed
               force:bool=False, # write into an --out that holds results, replacing them
              ):
-    "The 1-D figures of CT Inversion and iGCT, trained on the CPU and measured against exact probability-flow solutions."
+    ("The 1-D figures of CT Inversion and iGCT, trained on the CPU and measured against exact "
+     "probability-flow solutions.")
     out = out or ('runs/toy_inversion' if figure == 1 else 'runs/toy_guidance')
     try:
         check_int('steps', steps, 100); check_int('seed', seed, 0)
@@ -337,9 +389,11 @@ def pfode_demo(out="runs/pfode", # output folder
     err_eps = (flow_map(xt, t, EPS, D) - quantile_flow_map(xt, t, EPS, pts)).abs().max().item()
     err_T = (flow_map(xt, t, T_MAX, D) - quantile_flow_map(xt, t, T_MAX, pts)).abs().max().item()
     x_eps = flow_map(prior_quantiles(n), T_MAX, EPS, D)
-    metrics = dict(flow_error_to_eps=err_eps, flow_error_to_T=err_T, w1_prior_to_data=float(wasserstein_distance(x_eps.numpy(), pts.numpy())))
+    metrics = dict(flow_error_to_eps=err_eps, flow_error_to_T=err_T,
+                   w1_prior_to_data=float(wasserstein_distance(x_eps.numpy(), pts.numpy())))
     ax = plot_trajectories(D, pts)
-    with atomic_write(out/"trajectories.png", "wb") as f: ax.figure.savefig(f, format="png", dpi=80, bbox_inches="tight")
+    with atomic_write(out/"trajectories.png", "wb") as f:
+        ax.figure.savefig(f, format="png", dpi=80, bbox_inches="tight")
     plt.close(ax.figure)
     metrics["wall_s"] = time.time() - t0
     atomic_write_text(out/"metrics.json", json.dumps(metrics, indent=2))
@@ -351,7 +405,8 @@ def ctinv_pfode(out:str='runs/pfode', # output folder
                 seed:int=0, # random seed
                 force:bool=False, # write into an --out that holds results, replacing them
                ):
-    "Exact PF-ODE checks on the five-point toy: flow maps against the exact quantile map; writes trajectories.png, metrics.json."
+    ("Exact PF-ODE checks on the five-point toy: flow maps against the exact quantile map; "
+     "writes trajectories.png, metrics.json.")
     try:
         check_int('n', n, 2); check_int('seed', seed, 0)
         check_run_folder(out, None, force, files=('trajectories.png', 'metrics.json'), resumable=False)

@@ -49,7 +49,8 @@ def _sha256(path):
 
 @contextmanager
 def atomic_write(path:str|Path, mode:str="w"):
-    "Open a temporary file beside `path` for writing; on success fsync it and rename it onto `path`, on any error remove it."
+    ("Open a temporary file beside `path` for writing; on success fsync it and rename it onto "
+     "`path`, on any error remove it.")
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
@@ -90,7 +91,9 @@ def _listed(path:Path)->list:
 
 def _present(path:Path)->str:
     "Which checkpoint `path` holds, for an error message."
-    try: m = json.loads((path/"checkpoint.json").read_text()); return f"the checkpoint of step {m['step']} (epoch {m['epoch']}) is kept"
+    try:
+        m = json.loads((path/"checkpoint.json").read_text())
+        return f"the checkpoint of step {m['step']} (epoch {m['epoch']}) is kept"
     except (OSError, ValueError, KeyError, TypeError): return "no checkpoint is present"
 
 def _fresh_names(epoch:int, old:list)->tuple[str, str]:
@@ -101,11 +104,13 @@ def _fresh_names(epoch:int, old:list)->tuple[str, str]:
         if not set(names) & set(old): return names
 
 def save_checkpoint(learn:Learner, path:str|Path, epoch:int, history:list, config:dict|None=None):
-    "Write `learn`'s model, EMA/teacher, optimiser and RNG state to the folder `path`: new files, then the JSON listing them, then the old JSON's files are removed."
+    ("Write `learn`'s model, EMA/teacher, optimiser and RNG state to the folder `path`: new files, "
+     "then the JSON listing them, then the old JSON's files are removed.")
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     weights = {f"model.{k}": v for k, v in unwrap(learn.model).state_dict().items()}
     for name in ("ema_model", "teacher"):
-        if getattr(learn, name, None) is not None: weights.update({f"{name}.{k}": v for k, v in getattr(learn, name).state_dict().items()})
+        if getattr(learn, name, None) is not None:
+            weights.update({f"{name}.{k}": v for k, v in getattr(learn, name).state_dict().items()})
     weights["rng.torch"] = torch.get_rng_state()
     old = _listed(path)
     wname, oname = _fresh_names(epoch, old)
@@ -119,18 +124,24 @@ def save_checkpoint(learn:Learner, path:str|Path, epoch:int, history:list, confi
         atomic_write_text(path/"checkpoint.json", json.dumps(meta))
     except BaseException as e:                    # no file of this checkpoint outlives it; the old one stays whole
         for f in (wname, oname): (path/f).unlink(missing_ok=True)
-        if isinstance(e, OSError): raise OSError(e.errno, f"cannot write the checkpoint of epoch {epoch} into {path} ({e.strerror or e}); {_present(path)}") from e
+        if isinstance(e, OSError):
+            raise OSError(e.errno,
+                          f"cannot write the checkpoint of epoch {epoch} into {path} "
+                          f"({e.strerror or e}); {_present(path)}") from e
         raise
-    for f in old:                                 # only what the replaced checkpoint listed: never another writer's files
+    for f in old:                               # only what the replaced checkpoint listed: never another writer's files
         if f not in meta["files"]: (path/f).unlink(missing_ok=True)
 
 # %% ../nbs/04b_core.ipynb #27d379a3
 def read_checkpoint(path:str|Path)->tuple[dict, dict, dict]:
-    "Verified `(meta, weights, optimiser tensors)` of the checkpoint folder `path`; clear errors when absent or corrupt."
+    ("Verified `(meta, weights, optimiser tensors)` of the checkpoint folder `path`; "
+     "clear errors when absent or corrupt.")
     path = Path(path)
-    if not (path/"checkpoint.json").exists(): raise FileNotFoundError(f"no checkpoint in {path}: expected {path/'checkpoint.json'}")
+    if not (path/"checkpoint.json").exists():
+        raise FileNotFoundError(f"no checkpoint in {path}: expected {path/'checkpoint.json'}")
     try: meta = json.loads((path/"checkpoint.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"corrupt checkpoint {path/'checkpoint.json'}: not valid JSON ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"corrupt checkpoint {path/'checkpoint.json'}: not valid JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != CKPT_FORMAT:
         raise ValueError(f"{path/'checkpoint.json'} is not a ctinv checkpoint (expected format {CKPT_FORMAT!r})")
     missing = [k for k in ("epoch", "step", "history", "config", "optimizer", "files") if k not in meta]
@@ -138,20 +149,23 @@ def read_checkpoint(path:str|Path)->tuple[dict, dict, dict]:
     for name, digest in meta["files"].items():
         f = path/name
         if not f.exists(): raise FileNotFoundError(f"checkpoint {path} is incomplete: {name} is missing")
-        if _sha256(f) != digest: raise ValueError(f"corrupt checkpoint: {f} does not match the SHA-256 recorded in checkpoint.json")
+        if _sha256(f) != digest:
+            raise ValueError(f"corrupt checkpoint: {f} does not match the SHA-256 recorded in checkpoint.json")
     wname, oname = sorted(meta["files"], key=lambda n: not n.startswith("weights"))
     try: return meta, load_file(str(path/wname)), load_file(str(path/oname))
-    except Exception as e:                                      # safetensors' own error type: a file that is not safetensors
+    except Exception as e:                                 # safetensors' own error type: a file that is not safetensors
         raise ValueError(f"corrupt checkpoint in {path}: {wname} or {oname} is not safetensors ({e})") from None
 
 def load_strict(module:nn.Module, sd:dict, what:str):
     own = module.state_dict()
     missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}" for k in own if k in sd and sd[k].shape != own[k].shape]
+    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in own if k in sd and sd[k].shape != own[k].shape]
     if missing or unexpected or shapes:
         raise ValueError(f"checkpoint does not fit this {what} ({type(module).__name__}): " + "; ".join(filter(None, [
             missing and f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}",
-            unexpected and f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}", "; ".join(shapes[:5])])))
+            unexpected and f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}",
+            "; ".join(shapes[:5])])))
     module.load_state_dict(sd)
 
 def load_checkpoint(learn:Learner, path:str|Path, with_optimizer:bool=True)->dict:
@@ -164,7 +178,8 @@ def load_checkpoint(learn:Learner, path:str|Path, with_optimizer:bool=True)->dic
     load_strict(unwrap(learn.model), groups.get("model", {}), "model")
     for name in ("ema_model", "teacher"):
         if name in groups:
-            if getattr(learn, name, None) is None: setattr(learn, name, deepcopy(unwrap(learn.model)).requires_grad_(False))
+            if getattr(learn, name, None) is None:
+                setattr(learn, name, deepcopy(unwrap(learn.model)).requires_grad_(False))
             load_strict(getattr(learn, name), groups[name], name)
             getattr(learn, name).to(model_device(learn.model))
     getattr(learn, "ema_model", None) is not None and learn.ema_model.eval()
@@ -176,9 +191,12 @@ def load_checkpoint(learn:Learner, path:str|Path, with_optimizer:bool=True)->dic
             i, _, name = k.partition(".")
             st[int(i)][name] = v
         n_params = sum(len(pg) for pg in learn.opt.param_lists)
-        if len(st) != n_params: raise ValueError(f"checkpoint optimiser has state for {len(st)} parameters, this model has {n_params}")
-        learn.opt.load_state_dict({"state": st, "hypers": [{k: (tuple(v) if isinstance(v, list) else v) for k, v in h.items()} for h in meta["optimizer"]["hypers"]]})
-        for p, s in learn.opt.state.items():       # safetensors loads on the CPU: each state goes to its parameter's device
+        if len(st) != n_params:
+            raise ValueError(f"checkpoint optimiser has state for {len(st)} parameters, this model has {n_params}")
+        learn.opt.load_state_dict({"state": st,
+                                   "hypers": [{k: (tuple(v) if isinstance(v, list) else v) for k, v in h.items()}
+                                              for h in meta["optimizer"]["hypers"]]})
+        for p, s in learn.opt.state.items():   # safetensors loads on the CPU: each state goes to its parameter's device
             for k, v in s.items():
                 if isinstance(v, Tensor): s[k] = v.to(p.device)
     torch.set_rng_state(w["rng.torch"]) if "rng.torch" in w else None

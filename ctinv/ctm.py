@@ -11,7 +11,8 @@ from torch.func import functional_call
 from .train import consistency_learner
 from .data import tensor_dls
 from .core import ParamScheduler, SchedCos
-from .pfode import EPS, T_MAX, SIGMA_DATA, RHO, CTM, EDMDenoiser, bcast, quantile_flow_map, karras_sigmas, noise_like, uniform_like, generator_device, new_figure
+from .pfode import (EPS, T_MAX, SIGMA_DATA, RHO, CTM, EDMDenoiser, bcast, quantile_flow_map, karras_sigmas,
+                         noise_like, uniform_like, generator_device, new_figure)
 from .nets import ToyMLP
 from .toy_inversion import FourierToyMLP
 from .losses import BaseLoss, DSMLoss, check_batch, shared_dropout, squared_l2, lognormal_levels, on_device_of
@@ -38,7 +39,8 @@ def ctm_dsm_levels(n:int, # number of levels
                    p_mean:float=-1.2, p_std:float=1.2, # first half: ln t ~ N(p_mean, p_std^2)
                    xi_max:float=.7, # second half: rho-warped xi ~ U[0, xi_max]
                    eps:float=EPS, T:float=T_MAX, rho:float=RHO, generator=None)->Tensor:
-    "CTM's DSM levels: the first `n - n//2` lognormal, the last `n//2` from the $\\rho$-warped uniform on $[0, \\xi_{max}]$."
+    ("CTM's DSM levels: the first `n - n//2` lognormal, "
+     "the last `n//2` from the $\\rho$-warped uniform on $[0, \\xi_{max}]$.")
     if not 0 < xi_max <= 1: raise ValueError(f"xi_max must be in (0, 1], got {xi_max}")
     h = n//2
     t1 = lognormal_levels(n - h, like, p_mean, p_std, math.inf, generator)
@@ -66,7 +68,9 @@ class CTMObjective(nn.Module):
 # %% ../nbs/12_ctm.ipynb #9286e742
 class CTMLoss(BaseLoss):
     "CTM soft matching (Kim et al. 2023, Sec. 4) plus the DSM term; from scratch, or with an EDM teacher."
-    def __init__(self, teacher_denoiser:nn.Module|None=None, # EDM teacher D(x, t[, labels]); None: the model's own g(x, t, t)
+    def __init__(self,
+                 # EDM teacher D(x, t[, labels]); None: the model's own g(x, t, t)
+                 teacher_denoiser:nn.Module|None=None,
                  n_levels:int=18, # N of the level grid (18 on CIFAR-10)
                  k_max:int|None=None, # largest number of Heun steps K_max (default N - 1)
                  continuous:bool=False, # real-valued grid positions instead of grid levels
@@ -80,17 +84,21 @@ class CTMLoss(BaseLoss):
                  n_classes:int|None=None, generator=None):
         if n_levels < 2: raise ValueError(f"n_levels must be >= 2, got {n_levels}")
         k_max = n_levels - 1 if k_max is None else k_max
-        if not 1 <= k_max <= n_levels - 1: raise ValueError(f"k_max must be in [1, n_levels - 1] = [1, {n_levels - 1}], got {k_max}")
+        if not 1 <= k_max <= n_levels - 1:
+            raise ValueError(f"k_max must be in [1, n_levels - 1] = [1, {n_levels - 1}], got {k_max}")
         if not 0 <= target_ema < 1: raise ValueError(f"target_ema must be in [0, 1), got {target_ema}")
         if gan_weight < 0: raise ValueError(f"gan_weight must be >= 0, got {gan_weight}")
         if gan_weight > 0 and gan_features is None:
-            raise ValueError("the CTM GAN term needs user-provided feature-network weights (DeiT-base and EfficientNet-lite0 "
-                             "for the projected discriminator): pass gan_features=<path>, or keep gan_weight=0")
+            raise ValueError("the CTM GAN term needs user-provided feature-network weights "
+                             "(DeiT-base and EfficientNet-lite0 for the projected discriminator): "
+                             "pass gan_features=<path>, or keep gan_weight=0")
         if gan_features is not None:
-            raise NotImplementedError(f"gan_features={gan_features!r}: the GAN term is a hook only; ctinv trains CTM + DSM "
+            raise NotImplementedError(f"gan_features={gan_features!r}: "
+                                      f"the GAN term is a hook only; ctinv trains CTM + DSM "
                                       "(the GAN-free variant). Keep gan_weight=0 and gan_features=None")
         super().__init__(distance, c, n_classes, generator)
-        self.teacher_denoiser, self.n_levels, self.k_max, self.continuous = teacher_denoiser, n_levels, k_max, continuous
+        self.teacher_denoiser, self.n_levels, self.k_max, self.continuous = (
+            teacher_denoiser, n_levels, k_max, continuous)
         self.lam_dsm, self.target_ema, self.ema_teacher = lam_dsm, target_ema, target_ema > 0
         self.p_mean, self.p_std, self.xi_max = p_mean, p_std, xi_max
         self.eps, self.T, self.rho, self.sigma_data = eps, T, rho, sigma_data
@@ -114,7 +122,8 @@ class CTMLoss(BaseLoss):
     @torch.no_grad()
     def solve(self, denoiser, # D(x, t, labels)
               x:Tensor, p_t:Tensor, k:Tensor, labels=None)->Tensor:
-        "`k` Heun steps of the PF-ODE along the grid from position `p_t` (per sample); only the moving rows are evaluated."
+        ("`k` Heun steps of the PF-ODE along the grid from position `p_t` (per sample); "
+         "only the moving rows are evaluated.")
         x = x.clone()
         for i in range(int(k.max())):
             a = (i < k).nonzero().flatten()
@@ -129,8 +138,10 @@ class CTMLoss(BaseLoss):
     def batch(self, model:CTMObjective, x0:Tensor, labels=None, step:int=0, teacher=None):
         "Draw $(t, u, s)$ and $z$; `xb = (x_t, t, s, x_dsm, t_dsm[, labels])`, `yb = (target, x0, lambda(t_dsm))`."
         check_batch(x0, labels, self.n_classes)
-        if not isinstance(getattr(model, "ctm", None), CTM): raise TypeError("CTMLoss needs a CTMObjective(CTM(net)) model")
-        if self.ema_teacher and teacher is None: raise ValueError("CTMLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
+        if not isinstance(getattr(model, "ctm", None), CTM):
+            raise TypeError("CTMLoss needs a CTMObjective(CTM(net)) model")
+        if self.ema_teacher and teacher is None:
+            raise ValueError("CTMLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         B, gen = x0.shape[0], self.generator
         self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         p_t, k, p_s = self.positions(B, x0)
@@ -146,7 +157,8 @@ class CTMLoss(BaseLoss):
         t_dsm = t_dsm[torch.randperm(B, generator=gen, device=generator_device(gen, x0)).to(x0.device)]
         x_dsm = x0 + bcast(t_dsm, x0)*noise_like(x0, gen)
         sd = self.sigma_data
-        return (x_t, t, s, x_dsm, t_dsm) + (() if labels is None else (labels,)), (target, x0, (t_dsm**2 + sd**2)/(t_dsm*sd)**2)
+        return ((x_t, t, s, x_dsm, t_dsm) + (() if labels is None else (labels,)),
+                (target, x0, (t_dsm**2 + sd**2)/(t_dsm*sd)**2))
 
     def terms(self, preds:tuple, target, x0, w_dsm)->dict:
         "Per-sample `ctm` and (weighted) `dsm` terms."
@@ -160,7 +172,8 @@ class CTMLoss(BaseLoss):
 
 # %% ../nbs/12_ctm.ipynb #91c90e68
 TOYS = {"points": ((-1., -.5, 0., .5, 1.), None), "gaussians": ((-2., 2.), .5)}
-TOY_FREQS = {"points": 32, "gaussians": 0}  # input Fourier features of the toy nets: the near-step maps of the points need them
+# input Fourier features of the toy nets: the near-step maps of the points need them
+TOY_FREQS = {"points": 32, "gaussians": 0}
 
 def toy_law(toy:str)->tuple:
     "`(means, stds)` of a toy of `TOYS` as float64 tensors (`stds` None for points)."
@@ -176,7 +189,8 @@ def toy_sample(n:int, toy:str="points", generator=None, dtype=torch.float32)->Te
     return x.to(dtype)
 
 def toy_jumps(n:int, toy:str="points", seed:int=0, eps:float=EPS, T:float=T_MAX)->tuple:
-    "Test jumps `(x_t, t, s)` in float64: $\\ln t \\sim U[\\ln\\epsilon, \\ln T]$, $x_t \\sim p_t$, $\\ln s \\sim U[\\ln\\epsilon, \\ln t]$."
+    ("Test jumps `(x_t, t, s)` in float64: $\\ln t \\sim U[\\ln\\epsilon, \\ln T]$, $x_t \\sim p_t$, "
+     "$\\ln s \\sim U[\\ln\\epsilon, \\ln t]$.")
     gen = torch.Generator().manual_seed(seed)
     t = (math.log(eps) + torch.rand(n, generator=gen, dtype=torch.float64)*math.log(T/eps)).exp()
     s = (math.log(eps) + torch.rand(n, generator=gen, dtype=torch.float64)*(t.log() - math.log(eps))).exp()
@@ -190,7 +204,8 @@ def exact_jump(x:Tensor, t, s, toy:str="points",
 
 # %% ../nbs/12_ctm.ipynb #3311e4f5
 def toy_ctm_net(hidden:int=64, depth:int=3, # width and residual blocks of the MLP
-                n_freqs:int=32, x_scale:float=10., # random Fourier features of the input (`FourierToyMLP`); 0: a plain `ToyMLP`
+                # random Fourier features of the input (`FourierToyMLP`); 0: a plain `ToyMLP`
+                n_freqs:int=32, x_scale:float=10.,
                 seed:int=0, sigma_data:float=SIGMA_DATA)->CTM:
     "A fresh `CTM` over a `FourierToyMLP` with the second-level (`s`) embedding; the weights depend on `seed` only."
     with torch.random.fork_rng():
@@ -199,7 +214,8 @@ def toy_ctm_net(hidden:int=64, depth:int=3, # width and residual blocks of the M
         return CTM(FourierToyMLP(n_freqs, x_scale, seed=seed, hidden=hidden, depth=depth, two_levels=True), sigma_data)
 
 def _fit_toy(model, loss, toy, steps, bs, lr, lr_final, ema, seed, steps_per_epoch=100):
-    if steps < steps_per_epoch or steps % steps_per_epoch: raise ValueError(f"steps must be a positive multiple of {steps_per_epoch}, got {steps}")
+    if steps < steps_per_epoch or steps % steps_per_epoch:
+        raise ValueError(f"steps must be a positive multiple of {steps_per_epoch}, got {steps}")
     dls = tensor_dls(toy_sample(bs*steps_per_epoch, toy, torch.Generator().manual_seed(seed)), bs=bs)
     learn = consistency_learner(dls, model, loss, lr=lr, ema=ema, seed=seed, quiet=True,
                                 cbs=[ParamScheduler({"lr": SchedCos(lr, lr*lr_final)})])
@@ -216,9 +232,11 @@ def train_dsm_toy(toy:str="points", steps:int=1000, bs:int=256, lr:float=5e-3, s
 def train_ctm_toy(toy:str="points", # a toy of `TOYS`
                   steps:int=1000, # optimiser steps (a multiple of 100)
                   teacher:nn.Module|None=None, # EDM teacher denoiser; None: from scratch
-                  bs:int=256, lr:float=5e-3, lr_final:float=.02, # batch size, cosine learning rate from lr to lr*lr_final
+                  # batch size, cosine learning rate from lr to lr*lr_final
+                  bs:int=256, lr:float=5e-3, lr_final:float=.02,
                   ema:float=.99, # evaluation EMA rate
-                  seed:int=0, hidden:int=64, n_freqs:int|None=None, # the net (see `toy_ctm_net`); None: `TOY_FREQS[toy]`
+                  # the net (see `toy_ctm_net`); None: `TOY_FREQS[toy]`
+                  seed:int=0, hidden:int=64, n_freqs:int|None=None,
                   sigma_data:float=SIGMA_DATA, # the preconditioning's data std (also the DSM weight's)
                   **loss_kw)->CTM: # passed to `CTMLoss` (default here: n_levels=18, k_max=6, continuous=True)
     "Train a CTM on the toy; returns the EMA trajectory model in eval mode."
@@ -231,7 +249,8 @@ def train_ctm_toy(toy:str="points", # a toy of `TOYS`
 @torch.no_grad()
 def ctm_toy_errors(G, # trajectory model G(x, t, s) (or any callable of that signature)
                    toy:str="points", n:int=4000, seed:int=1, eps:float=EPS)->dict:
-    "Mean $|G - G^*|$ over the test jumps (`jump_error`), over jumps to $\\epsilon$ (`one_step_error`), and per decade of $t$."
+    ("Mean $|G - G^*|$ over the test jumps (`jump_error`), over jumps to $\\epsilon$ "
+     "(`one_step_error`), and per decade of $t$.")
     x, t, s = toy_jumps(n, toy, seed)
     e = (G(x.float(), t.float(), s.float()).double() - exact_jump(x, t, s, toy)).abs()
     e0 = (G(x.float(), t.float(), torch.full((n,), eps)).double() - exact_jump(x, t, eps, toy)).abs()
@@ -249,7 +268,9 @@ def gamma_w1(G, # trajectory model
     ref = toy_sample(100_000, toy, gen, torch.float64)
     sig = karras_sigmas(n_steps + 1).flip(0).tolist()
     out = {"1-NFE": w1(gamma_sample(G, T_MAX*torch.randn(n, generator=gen), [T_MAX, EPS], clip=False), ref)}
-    for g in gammas: out[f"gamma={g}"] = w1(gamma_sample(G, T_MAX*torch.randn(n, generator=gen), sig, g, generator=gen, clip=False), ref)
+    for g in gammas:
+        out[f"gamma={g}"] = w1(gamma_sample(G, T_MAX*torch.randn(n, generator=gen), sig, g, generator=gen,
+                                            clip=False), ref)
     return out
 
 def exact_teacher(toy:str="points"):
@@ -266,7 +287,8 @@ def exact_ctm(toy:str="points"):
 @torch.no_grad()
 def plot_ctm_jumps(models:dict, # {toy: G}
                    n_paths:int=9, n_levels:int=40, t_mid:float=1.):
-    "Exact PF-ODE trajectories (grey) and $G$'s jumps from $T$ (dots) and from $t = $ `t_mid` (crosses) to every level below."
+    ("Exact PF-ODE trajectories (grey) and $G$'s jumps from $T$ (dots) "
+     "and from $t = $ `t_mid` (crosses) to every level below.")
     fig = new_figure((5*len(models), 3.6))
     for j, (toy, G) in enumerate(models.items()):
         ax = fig.add_subplot(1, len(models), j + 1)
@@ -277,9 +299,11 @@ def plot_ctm_jumps(models:dict, # {toy: G}
         x_mid = exact_jump(x_T, T_MAX, t_mid, toy)
         for x0, t0, mk in ((x_T, T_MAX, "o"), (x_mid, t_mid, "x")):
             ss = lv[lv <= t0]
-            xs = torch.stack([G(x0.float(), torch.full((n_paths,), t0), torch.full((n_paths,), float(s))).double() for s in ss])
+            xs = torch.stack([G(x0.float(), torch.full((n_paths,), t0), torch.full((n_paths,), float(s))).double()
+                              for s in ss])
             ax.plot(ss.expand(n_paths, -1).T, xs, mk, ms=3, color="C0" if mk == "o" else "C3")
-        ax.set_xscale("log"); ax.set_yscale("symlog", linthresh=2.); ax.set_xlabel("level s (log)"); ax.set_ylabel("$x_s$ (symlog)")
+        ax.set_xscale("log"); ax.set_yscale("symlog", linthresh=2.); ax.set_xlabel("level s (log)")
+        ax.set_ylabel("$x_s$ (symlog)")
         ax.set_title(f"{toy}: $G(x_T, T, s)$ (dots), $G(x_1, 1, s)$ (crosses)", fontsize=9)
     fig.tight_layout()
     return fig
@@ -287,7 +311,8 @@ def plot_ctm_jumps(models:dict, # {toy: G}
 @torch.no_grad()
 def plot_gamma_densities(models:dict, # {toy: G}
                          gammas=(0., .3, .6, 1.), n_steps:int=4, n:int=8000, seed:int=2):
-    "Histograms of γ-samples ($n_{steps}$ NFE) against the exact data law (lines at the points; the Gaussian-mixture density)."
+    ("Histograms of γ-samples ($n_{steps}$ NFE) against the exact data law "
+     "(lines at the points; the Gaussian-mixture density).")
     fig = new_figure((5*len(models), 3.2))
     for j, (toy, G) in enumerate(models.items()):
         ax = fig.add_subplot(1, len(models), j + 1)
@@ -316,10 +341,12 @@ def moment_ctm(toy:str="points", n:int=100_000, seed:int=0):
 
 # %% ../nbs/12_ctm.ipynb #37e4442a
 def train_ctm_images(dls, # loaders of (images, labels) with a `meta`
-                     preset:str='digits', steps:int|None=None, # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
+                     # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
+                     preset:str='digits', steps:int|None=None,
                      seed:int=0, lr:float|None=None, quiet:bool|None=True,
                      **loss_kw)->CTM: # passed to `CTMLoss` (default here: n_levels=18, k_max=6, from scratch)
-    "A class-conditional CTM on the preset's UNet with the $s$ embedding, trained by soft matching; its EMA trajectory model in eval mode."
+    ("A class-conditional CTM on the preset's UNet with the $s$ embedding, trained by soft matching; "
+     "its EMA trajectory model in eval mode.")
     from ctinv.guidance import fit_ema
     loss = CTMLoss(**(dict(n_levels=18, k_max=6) | loss_kw))
     return fit_ema(dls, preset, lambda net: CTMObjective(CTM(net(two_levels=True))), loss, steps, seed, lr, quiet).ctm

@@ -26,7 +26,8 @@ __all__ = ['NO_DOWNLOAD_ENV', 'MNIST_MIRROR_ENV', 'DIGIT_CLASSES', 'MNIST_FILES'
 # %% ../nbs/04c_data.ipynb #e3b9cec4
 def check_bs(bs, n:int|None=None, what:str="training samples"):
     "Raise a one-line ValueError unless `bs` is a positive integer (and at most `n`)."
-    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise ValueError(f"batch size must be a positive integer, got {bs!r}")
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+        raise ValueError(f"batch size must be a positive integer, got {bs!r}")
     if n is not None and bs > n: raise ValueError(f"batch size {bs} is larger than the {n} {what}")
 
 class TensorImages:
@@ -67,7 +68,8 @@ def repo_root()->Path|None:
 
 def data_root(root=None, # an explicit folder; wins over everything
              )->Path:
-    "The data folder: `root`, else `$CTINV_DATA`, else the user's cache folder (`$XDG_CACHE_HOME/ctinv` or `~/.cache/ctinv`)."
+    ("The data folder: `root`, else `$CTINV_DATA`, else the user's cache folder "
+     "(`$XDG_CACHE_HOME/ctinv` or `~/.cache/ctinv`).")
     if root is not None: return Path(root).expanduser()
     if os.environ.get('CTINV_DATA'): return Path(os.environ['CTINV_DATA']).expanduser()
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache').expanduser()/'ctinv'
@@ -76,16 +78,19 @@ def data_root(root=None, # an explicit folder; wins over everything
 NO_DOWNLOAD_ENV, MNIST_MIRROR_ENV = 'CTINV_NO_DOWNLOAD', 'CTINV_MNIST_MIRROR'
 
 class DataUnavailable(FileNotFoundError):
-    "A data set is not in the data root and may not, or could not, be downloaded; the message is one line: what, and what to do."
+    ("A data set is not in the data root and may not, or could not, be downloaded; "
+     "the message is one line: what, and what to do.")
 
 class DownloadInterrupted(KeyboardInterrupt):
     "Ctrl-C during a download, of which nothing was kept; still a `KeyboardInterrupt`."
 
 def downloads_off(download:bool|None=None, # a loader's `download`: False forbids
                  )->str|None:
-    "Why a loader may not download: `$CTINV_NO_DOWNLOAD` set (to anything but '', 0, false, no, off), or `download=False`; None when it may."
+    ("Why a loader may not download: `$CTINV_NO_DOWNLOAD` set (to anything but '', 0, false, no, off), "
+     "or `download=False`; None when it may.")
     v = os.environ.get(NO_DOWNLOAD_ENV, '').strip()
-    if v.lower() not in ('', '0', 'false', 'no', 'off'): return f"downloads are off (--no_download / ${NO_DOWNLOAD_ENV}={v})"
+    if v.lower() not in ('', '0', 'false', 'no', 'off'):
+        return f"downloads are off (--no_download / ${NO_DOWNLOAD_ENV}={v})"
     return "downloads are off: download=False" if download is False else None
 
 def _one_line(e:BaseException)->str:
@@ -102,7 +107,8 @@ def _staging(dest:Path, # the folder the downloaded files belong in
              what:str, # what is downloaded, for the messages
              advice:str, # what to do when it fails
             ):
-    "A temporary folder next to `dest` to download into: its `names` are renamed into `dest` when the block succeeds; on any failure it goes, with the folders made for it."
+    ("A temporary folder next to `dest` to download into: its `names` are renamed into `dest` when the block succeeds; "
+     "on any failure it goes, with the folders made for it.")
     made = [p for p in (dest, *dest.parents) if not p.exists()]        # removed again after a failure, when empty
     tmp, ok = None, False
     try:
@@ -111,10 +117,12 @@ def _staging(dest:Path, # the folder the downloaded files belong in
         yield tmp
         dest.mkdir(exist_ok=True)
         for n in names:
-            if not (dest/n).is_dir(): os.replace(tmp/n, dest/n)   # a folder of that name there: another process installed it meanwhile
+            if not (dest/n).is_dir():
+                os.replace(tmp/n, dest/n)   # a folder of that name there: another process installed it meanwhile
         ok = True
     except KeyboardInterrupt:
-        raise DownloadInterrupted(f"{what}: download interrupted; nothing of it was kept in {dest.parent}. Run again to download it") from None
+        raise DownloadInterrupted(f"{what}: download interrupted; nothing of it was kept in "
+                                  f"{dest.parent}. Run again to download it") from None
     except DataUnavailable: raise
     except Exception as e:
         raise DataUnavailable(f"{what}: download failed: {str(e) if isinstance(e, _BadDownload) else _one_line(e)}; "
@@ -156,7 +164,8 @@ def load_digits_arrays()->ImageSet:
     "The 1,797 sklearn digits as (N, 1, 8, 8) images in [-1, 1]."
     from sklearn.datasets import load_digits
     d = load_digits()
-    return ImageSet(torch.tensor(d.images, dtype=torch.float32)[:, None]/8 - 1, torch.tensor(d.target).long(), DIGIT_CLASSES)
+    return ImageSet(torch.tensor(d.images, dtype=torch.float32)[:, None]/8 - 1, torch.tensor(d.target).long(),
+                    DIGIT_CLASSES)
 
 # %% ../nbs/04c_data.ipynb #03f6591b
 MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
@@ -184,13 +193,15 @@ def read_idx(path, # an idx file of unsigned bytes, optionally `.gz`
     if len(buf) < hdr: raise ValueError(f"{path} is truncated: {len(buf)} bytes, shorter than its {hdr}-byte header")
     shape = struct.unpack(f'>{ndim}I', buf[4:hdr])
     if len(buf) != hdr + math.prod(shape):
-        raise ValueError(f"{path} is truncated or padded: its header says {shape}, i.e. {hdr + math.prod(shape)} bytes, "
+        raise ValueError(f"{path} is truncated or padded: its header says {shape}, "
+                         f"i.e. {hdr + math.prod(shape)} bytes, "
                          f"the file has {len(buf)}")
     return np.frombuffer(buf, np.uint8, offset=hdr).reshape(shape)
 
 def mnist_mirrors(mirror:str|None=None, # a base URL; default `$CTINV_MNIST_MIRROR`
                  )->list[str]:
-    "Base URLs of the four MNIST files, tried in turn: `mirror`, else `$CTINV_MNIST_MIRROR`, else torchvision's `MNIST.mirrors`."
+    ("Base URLs of the four MNIST files, tried in turn: `mirror`, else `$CTINV_MNIST_MIRROR`, "
+     "else torchvision's `MNIST.mirrors`.")
     m = mirror or os.environ.get(MNIST_MIRROR_ENV, '').strip()
     if m: return [m.rstrip('/') + '/']
     from torchvision.datasets import MNIST
@@ -204,7 +215,8 @@ def gunzip_md5(path)->str:
     return h.hexdigest()
 
 def _fetch_mnist_file(name:str, mirrors:list, folder:Path):
-    "`name`.gz into `folder` from the first mirror that serves it intact, by torchvision's `download_url` (progress bar)."
+    ("`name`.gz into `folder` from the first mirror that serves it intact, "
+     "by torchvision's `download_url` (progress bar).")
     from torchvision.datasets.utils import download_url
     fails = []
     for m in mirrors:
@@ -212,9 +224,11 @@ def _fetch_mnist_file(name:str, mirrors:list, folder:Path):
         try:
             download_url(url, str(folder), f.name)
             try: got = gunzip_md5(f)
-            except (EOFError, gzip.BadGzipFile, zlib.error) as e: raise _BadDownload(f"{url} is truncated or not gzip ({_one_line(e)})") from e
+            except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+                raise _BadDownload(f"{url} is truncated or not gzip ({_one_line(e)})") from e
             if got != MNIST_MD5[name]:
-                raise _BadDownload(f"{url}: the md5 of its uncompressed content is {got}, not the canonical {name}'s {MNIST_MD5[name]}")
+                raise _BadDownload(f"{url}: the md5 of its uncompressed content is {got}, "
+                                   f"not the canonical {name}'s {MNIST_MD5[name]}")
             return
         except Exception as e:
             f.unlink(missing_ok=True)
@@ -223,35 +237,44 @@ def _fetch_mnist_file(name:str, mirrors:list, folder:Path):
 
 def download_mnist(root=None, # data root (see `data_root`); the files go into `root/mnist`
                    splits=('train', 'test'), # the splits (a name or a list) whose files to fetch
-                   mirror:str|None=None, # base URL of the four files; default `$CTINV_MNIST_MIRROR`, else torchvision's mirrors
+                   # base URL of the four files; default `$CTINV_MNIST_MIRROR`, else torchvision's mirrors
+                   mirror:str|None=None,
                   )->Path:
-    "Fetch the MNIST files of `splits` absent from `root/mnist`, checked against `MNIST_MD5` uncompressed, through a temporary folder; returns `root/mnist`."
+    ("Fetch the MNIST files of `splits` absent from `root/mnist`, checked against `MNIST_MD5` uncompressed, "
+     "through a temporary folder; returns `root/mnist`.")
     splits = [splits] if isinstance(splits, str) else list(splits)
-    if bad := [s for s in splits if s not in MNIST_FILES]: raise ValueError(f"MNIST splits are {list(MNIST_FILES)}, got {bad}")
+    if bad := [s for s in splits if s not in MNIST_FILES]:
+        raise ValueError(f"MNIST splits are {list(MNIST_FILES)}, got {bad}")
     dest = data_root(root)/'mnist'
     names = [n for s in splits for n in MNIST_FILES[s] if not any((dest/(n + e)).is_file() for e in ('.gz', ''))]
     if not names: return dest
-    if why := downloads_off(): raise DataUnavailable(f"MNIST: {', '.join(n + '.gz' for n in names)} not in {dest} and {why}; "
-                                                     "copy the files there, or allow the download")
+    if why := downloads_off():
+        raise DataUnavailable(f"MNIST: {', '.join(n + '.gz' for n in names)} not in {dest} and {why}; "
+                              "copy the files there, or allow the download")
     mirrors = mnist_mirrors(mirror)
     print(f"ctinv: downloading MNIST {' and '.join(splits)} ({len(names)} files) from {mirrors[0]}"
           f"{' (or the next mirror)'*(len(mirrors) > 1)} into {dest}", file=sys.stderr, flush=True)
     with _staging(dest, [n + '.gz' for n in names], f"MNIST {' and '.join(splits)}",
-                  f"Try again, or point ${MNIST_MIRROR_ENV} (or mirror=) at another copy of the four files, or copy them into {dest}") as tmp:
+                  f"Try again, or point ${MNIST_MIRROR_ENV} (or mirror=) "
+                  f"at another copy of the four files, or copy them into {dest}") as tmp:
         for n in names: _fetch_mnist_file(n, mirrors, tmp)
     return dest
 
 def _find_mnist(root:Path, split:str)->list[Path|None]:
     "The split's (images, labels) files in `root/mnist`, `root/MNIST/raw` or `root`, gzipped or not; None where absent."
     folders = [root/'mnist', root/'MNIST'/'raw', root]
-    return [next((d/(n + e) for d in folders for e in ('.gz', '') if (d/(n + e)).is_file()), None) for n in MNIST_FILES[split]]
+    return [next((d/(n + e) for d in folders for e in ('.gz', '') if (d/(n + e)).is_file()), None)
+            for n in MNIST_FILES[split]]
 
 def load_mnist(root=None, # data root (see `data_root`), or the folder with the idx files
                split:str='train', # 'train' (60,000) or 'test' (10,000)
-               download:bool|None=None, # None/True: download into `root/mnist` when absent (unless $CTINV_NO_DOWNLOAD); False: never
-               mirror:str|None=None, # base URL to download from; default `$CTINV_MNIST_MIRROR`, else torchvision's mirrors
+               # None/True: download into `root/mnist` when absent (unless $CTINV_NO_DOWNLOAD); False: never
+               download:bool|None=None,
+               # base URL to download from; default `$CTINV_MNIST_MIRROR`, else torchvision's mirrors
+               mirror:str|None=None,
               )->ImageSet:
-    "MNIST (or Fashion-MNIST) `split` as (N, 1, 28, 28) images in [-1, 1], parsed from the idx files (downloaded when absent)."
+    ("MNIST (or Fashion-MNIST) `split` as (N, 1, 28, 28) images in [-1, 1], "
+     "parsed from the idx files (downloaded when absent).")
     if split not in MNIST_FILES: raise ValueError(f"MNIST split must be one of {list(MNIST_FILES)}, got {split!r}")
     root = data_root(root)
     paths = _find_mnist(root, split)
@@ -259,8 +282,9 @@ def load_mnist(root=None, # data root (see `data_root`), or the folder with the 
         if why := downloads_off(download):
             names = [n + '[.gz]' for s in MNIST_FILES.values() for n in s]
             raise DataUnavailable(f"MNIST {split}: {MNIST_FILES[split][paths.index(None)]}[.gz] not found in any of "
-                                  f"{[str(d) for d in (root/'mnist', root/'MNIST'/'raw', root)]} and {why}. MNIST is the four "
-                                  f"idx files {names}; pass root= (--root) or set CTINV_DATA to their folder, or allow the download")
+                                  f"{[str(d) for d in (root/'mnist', root/'MNIST'/'raw', root)]} and {why}. "
+                                  f"MNIST is the four idx files {names}; "
+                                  f"pass root= (--root) or set CTINV_DATA to their folder, or allow the download")
         download_mnist(root, split, mirror)
         paths = _find_mnist(root, split)
     pi, pl = paths
@@ -292,7 +316,8 @@ def load_cifar10_npz(path, # an npz with `images` uint8 (N, 32, 32, 3) and `labe
         raise ValueError(f"{path} is not a readable CIFAR-10 npz: {e}") from e
     if imgs.dtype != np.uint8 or imgs.ndim != 4 or imgs.shape[1:] != (32, 32, 3):
         raise ValueError(f"{path}: images must be uint8 (N, 32, 32, 3), got {imgs.dtype} {imgs.shape}")
-    if labels.shape != (len(imgs),): raise ValueError(f"{path}: labels must have shape ({len(imgs)},), got {labels.shape}")
+    if labels.shape != (len(imgs),):
+        raise ValueError(f"{path}: labels must have shape ({len(imgs)},), got {labels.shape}")
     if labels.min(initial=0) < 0 or labels.max(initial=0) >= len(classes):
         raise ValueError(f"{path}: labels must lie in [0, {len(classes)}), found [{labels.min()}, {labels.max()}]")
     return ImageSet(uint8_to_signed(imgs), torch.from_numpy(labels.astype(np.int64)), classes)
@@ -300,21 +325,28 @@ def load_cifar10_npz(path, # an npz with `images` uint8 (N, 32, 32, 3) and `labe
 CIFAR10_TV_FOLDER = 'cifar-10-batches-py'   # torchvision's copy; downloads put it in `root/cifar10`
 
 def _cifar10_tv(root:Path)->Path|None:
-    "The folder holding torchvision's `cifar-10-batches-py`: `root/cifar10` (where downloads go), else `root` (where earlier versions put it)."
+    ("The folder holding torchvision's `cifar-10-batches-py`: `root/cifar10` (where downloads go), "
+     "else `root` (where earlier versions put it).")
     return next((d for d in (root/'cifar10', root) if (d/CIFAR10_TV_FOLDER).is_dir()), None)
 
 def download_cifar10(root=None, # data root (see `data_root`); the copy goes into `root/cifar10`
                     )->Path:
-    "torchvision's CIFAR-10 into `root/cifar10/cifar-10-batches-py` by `CIFAR10(download=True)` (archive and batches md5-checked), through a temporary folder; returns `root/cifar10`."
+    ("torchvision's CIFAR-10 into `root/cifar10/cifar-10-batches-py` by `CIFAR10(download=True)` "
+     "(archive and batches md5-checked), through a temporary folder; returns `root/cifar10`.")
     import torchvision
     from torchvision.datasets.utils import calculate_md5
     dest = data_root(root)/'cifar10'
     if (dest/CIFAR10_TV_FOLDER).is_dir(): return dest
-    if why := downloads_off(): raise DataUnavailable(f"CIFAR-10: torchvision's {CIFAR10_TV_FOLDER} is not in {dest} and {why}; copy it there, or allow the download")
+    if why := downloads_off():
+        raise DataUnavailable(f"CIFAR-10: torchvision's {CIFAR10_TV_FOLDER} is not in {dest} and {why}; "
+                              f"copy it there, or allow the download")
     tv = torchvision.datasets.CIFAR10
     print(f"ctinv: downloading CIFAR-10 from {tv.url} into {dest}", file=sys.stderr, flush=True)
-    with _staging(dest, [CIFAR10_TV_FOLDER], 'CIFAR-10', f"Try again, or put torchvision's {CIFAR10_TV_FOLDER} (or the npz copies) into {dest}") as tmp:
-        try: tv(str(tmp), train=True, download=True)   # downloads, checks the archive's md5, extracts, checks every batch's md5
+    with _staging(dest, [CIFAR10_TV_FOLDER], 'CIFAR-10',
+                  f"Try again, or put torchvision's {CIFAR10_TV_FOLDER} (or the npz copies) into {dest}") as tmp:
+        try:
+            # downloads, checks the archive's md5, extracts, checks every batch's md5
+            tv(str(tmp), train=True, download=True)
         except RuntimeError as e:
             a = tmp/tv.filename
             if a.is_file() and (got := calculate_md5(a)) != tv.tgz_md5:
@@ -324,24 +356,31 @@ def download_cifar10(root=None, # data root (see `data_root`); the copy goes int
 
 def load_cifar10(root=None, # data root (see `data_root`); the npz files are in `root/cifar10`
                  split:str='train', # 'train' (the 10k subset of the npz; 50k from torchvision's copy) or 'test'
-                 download:bool|None=None, # None: torchvision's copy, downloaded when absent, where the npz is missing; True: torchvision's copy even so; False: never download
+                 # None: torchvision's copy, downloaded when absent, where the npz is missing;
+                 # True: torchvision's copy even so; False: never download
+                 download:bool|None=None,
                 )->ImageSet:
-    "CIFAR-10 `split`: the local npz copy, else torchvision's copy (downloaded into `root/cifar10` when absent, unless forbidden)."
-    if split not in CIFAR10_FILES: raise ValueError(f"CIFAR-10 split must be one of {list(CIFAR10_FILES)}, got {split!r}")
+    ("CIFAR-10 `split`: the local npz copy, "
+     "else torchvision's copy (downloaded into `root/cifar10` when absent, unless forbidden).")
+    if split not in CIFAR10_FILES:
+        raise ValueError(f"CIFAR-10 split must be one of {list(CIFAR10_FILES)}, got {split!r}")
     root = data_root(root)
     npz = root/'cifar10'/CIFAR10_FILES[split]
     if download is not True and npz.is_file(): return load_cifar10_npz(npz)
     tv = _cifar10_tv(root)
     if tv is None:
         if why := downloads_off(download):
-            raise DataUnavailable(f"CIFAR-10 {split}: neither the npz copy {npz} nor torchvision's {root/'cifar10'/CIFAR10_TV_FOLDER} is there, "
-                                  f"and {why}. Pass root= (--root) or set CTINV_DATA to a folder with cifar10/{CIFAR10_FILES[split]} "
-                                  "(keys images, labels, classes), or allow the download")
+            raise DataUnavailable(f"CIFAR-10 {split}: neither the npz copy {npz} "
+                                  f"nor torchvision's {root/'cifar10'/CIFAR10_TV_FOLDER} is there, and {why}. "
+                                  f"Pass root= (--root) or set CTINV_DATA to a folder with "
+                                  f"cifar10/{CIFAR10_FILES[split]} (keys images, labels, classes), "
+                                  "or allow the download")
         tv = download_cifar10(root)
     import torchvision
     try: ds = torchvision.datasets.CIFAR10(str(tv), train=split == 'train')
     except RuntimeError as e:
-        raise DataUnavailable(f"CIFAR-10: {tv/CIFAR10_TV_FOLDER} is incomplete or corrupt ({_one_line(e)}): delete it to download it again") from e
+        raise DataUnavailable(f"CIFAR-10: {tv/CIFAR10_TV_FOLDER} is incomplete or corrupt ({_one_line(e)}): "
+                              f"delete it to download it again") from e
     return ImageSet(uint8_to_signed(ds.data), torch.tensor(ds.targets).long(), list(ds.classes))
 
 
@@ -354,10 +393,12 @@ def load_image_folder(path, # folder with one subfolder of images per class
     "Images of a class-per-subfolder tree as (N, C, H, W) in [-1, 1]; grey if every image is grey, else RGB."
     from PIL import Image, UnidentifiedImageError
     path = Path(path)
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1): raise ValueError(f"image size must be a positive integer, got {size!r}")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise ValueError(f"image size must be a positive integer, got {size!r}")
     if not path.is_dir(): raise FileNotFoundError(f"no image folder at {path}")
     classes = sorted(d.name for d in path.iterdir() if d.is_dir())
-    files = [(f, i) for i, c in enumerate(classes) for f in sorted((path/c).iterdir()) if f.suffix.lower() in IMAGE_EXTS]
+    files = [(f, i) for i, c in enumerate(classes)
+             for f in sorted((path/c).iterdir()) if f.suffix.lower() in IMAGE_EXTS]
     if not files: raise FileNotFoundError(f"no images under {path}: expected {path}/<class name>/<image> with an "
                                           f"extension in {IMAGE_EXTS}")
     def read(f, mode=None):
@@ -394,14 +435,17 @@ def random_split(s:ImageSet, valid_pct:float, seed:int)->tuple[ImageSet, ImageSe
 
 def _subsample(s:ImageSet, n:int|None, seed:int)->ImageSet:
     if n is None: return s
-    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(s.x): raise ValueError(f"asked for {n!r} items of a set of {len(s.x)}: give a whole number from 1 to {len(s.x)}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(s.x):
+        raise ValueError(f"asked for {n!r} items of a set of {len(s.x)}: give a whole number from 1 to {len(s.x)}")
     return s.subset(torch.randperm(len(s.x), generator=torch.Generator().manual_seed(seed))[:n].sort().values)
 
 def load_splits(data='digits', # 'digits', 'mnist', 'cifar10' or a class-per-subfolder folder
                 root=None, # data root (see `data_root`)
                 seed:int=0, # draws the digits / folder validation split
                 valid_pct:float=0.15, # validation share where a data set has no test split
-                download:bool|None=None, # MNIST, CIFAR-10: None downloads into `root` when absent (unless $CTINV_NO_DOWNLOAD), False never (see `load_cifar10` for True)
+                # MNIST, CIFAR-10: None downloads into `root` when absent (unless $CTINV_NO_DOWNLOAD),
+                # False never (see `load_cifar10` for True)
+                download:bool|None=None,
                 size:int|None=None, # folders: resize images to size x size
                )->tuple[ImageSet, ImageSet, str]:
     "The (train, valid, name) of a named data set or an image folder."
@@ -414,7 +458,8 @@ def load_splits(data='digits', # 'digits', 'mnist', 'cifar10' or a class-per-sub
     va = next((p/v for v in ('valid', 'test') if (p/v).is_dir()), None)
     if (p/'train').is_dir() and va is not None:
         tr, va = load_image_folder(p/'train', size), load_image_folder(va, size)
-        if tr.classes != va.classes: raise ValueError(f"{p}: train classes {tr.classes} differ from valid classes {va.classes}")
+        if tr.classes != va.classes:
+            raise ValueError(f"{p}: train classes {tr.classes} differ from valid classes {va.classes}")
         return tr, va, p.name
     return *random_split(load_image_folder(p, size), valid_pct, seed), p.name
 
@@ -426,7 +471,8 @@ def get_dls(data='digits', # 'digits', 'mnist', 'cifar10' or the path of an imag
             root=None, # data root (see `data_root`)
             device=None, # where the tensors live; default fastai's `default_device()`
             valid_pct:float=0.15, # validation share where a data set has no test split
-            download:bool|None=None, # MNIST, CIFAR-10: None downloads into `root` when absent (unless $CTINV_NO_DOWNLOAD), False never
+            # MNIST, CIFAR-10: None downloads into `root` when absent (unless $CTINV_NO_DOWNLOAD), False never
+            download:bool|None=None,
             size:int|None=None, # folders: resize images to size x size
            )->DataLoaders:
     "fastai `DataLoaders` of (images, labels) batches held in memory, with the data set's `meta`."
@@ -495,9 +541,11 @@ def _grid_picture(x:Tensor, nrow:int, padding:int, scale:int|None, row_labels, c
     out.paste(im, (left, top))
     d, step = ImageDraw.Draw(out), (h + padding)*scale
     for r, s in enumerate(row_labels or []):
-        d.text((left - 4 - tw(s)[0], top + padding*scale + r*step + (h*scale - tw(s)[1])//2), str(s), fill='black', font=font)
+        d.text((left - 4 - tw(s)[0], top + padding*scale + r*step + (h*scale - tw(s)[1])//2), str(s), fill='black',
+               font=font)
     for c, s in enumerate(col_labels or []):
-        d.text((left + padding*scale + c*step + (h*scale - tw(s)[0])//2, top - 4 - tw(s)[1]), str(s), fill='black', font=font)
+        d.text((left + padding*scale + c*step + (h*scale - tw(s)[0])//2, top - 4 - tw(s)[1]), str(s), fill='black',
+               font=font)
     return out
 
 def save_grid(x:Tensor, # images (N, C, H, W) in [-1, 1]

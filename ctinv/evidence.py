@@ -11,17 +11,20 @@ __all__ = ['seed_summary', 'paired_test', 'seeds_needed', 'goal_row', 'goals_tab
 
 # %% ../nbs/04e_evidence.ipynb #ev000006
 def seed_summary(values)->dict|None:
-    "Mean, sample standard deviation (0 for one value), min, max and n of per-seed numbers; `None` entries are skipped (`None` if none is left)."
+    ("Mean, sample standard deviation (0 for one value), min, max and n of per-seed numbers; "
+     "`None` entries are skipped (`None` if none is left).")
     v = [float(x) for x in values if x is not None]
     for x in v:
         if not math.isfinite(x): raise ValueError(f"seed values must be finite numbers, got {x}")
     if not v: return None
-    return dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else 0., min=min(v), max=max(v), n=len(v))
+    return dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else 0., min=min(v), max=max(v),
+                n=len(v))
 
 def paired_test(a, # per-seed numbers of one recipe
                 b, # the other recipe's, on the same seeds in the same order
                )->dict:
-    "Seed-paired comparison of `a` with `b`: mean and sd of `a - b`, n, and the two-sided paired t-test's p (None for n < 2 or equal differences)."
+    ("Seed-paired comparison of `a` with `b`: mean and sd of `a - b`, n, "
+     "and the two-sided paired t-test's p (None for n < 2 or equal differences).")
     if len(a) != len(b): raise ValueError(f"paired numbers need the same seeds: {len(a)} against {len(b)} values")
     d = [float(x) - float(y) for x, y in zip(a, b)]
     if len(d) < 2: return dict(mean_diff=d[0] if d else None, sd_diff=None, n=len(d), p=None)
@@ -44,10 +47,12 @@ def goal_row(claim:str, # what the paper claims, in a few words
              goal:float, op:str='<', # the bound: `measured op goal` means met
              floor:float|None=None, # what an exact computation (or real against real) scores
              source:str='')->dict: # the results file or run it comes from
-    "One row of a goals table: the claim, the measured value with its spread, the goal, the floor and whether it is met."
+    ("One row of a goals table: the claim, the measured value with its spread, the goal, "
+     "the floor and whether it is met.")
     if op not in _OPS: raise ValueError(f"op must be one of {', '.join(_OPS)}, got {op!r}")
     s = measured if isinstance(measured, dict) else dict(mean=measured, std=None, n=1)
-    if not isinstance(s.get('mean'), numbers.Real): raise ValueError(f"measured must be a number or a seed_summary, got {measured!r}")
+    if not isinstance(s.get('mean'), numbers.Real):
+        raise ValueError(f"measured must be a number or a seed_summary, got {measured!r}")
     return dict(claim=claim, measured=float(s['mean']), spread=s.get('std'), n=s.get('n', 1), goal=f"{op} {goal:g}",
                 floor=floor, met=bool(_OPS[op](s['mean'], goal)), source=source)
 
@@ -57,7 +62,8 @@ def goals_table(rows:list)->str:
     out = ["| claim | measured | n | goal | floor | status |", "|---|---|---|---|---|---|"]
     for r in rows:
         m = f(r['measured']) + (f" ± {f(r['spread'])}" if r['spread'] else '')
-        out.append(f"| {r['claim']} | {m} | {r['n']} | {r['goal']} | {f(r['floor'])} | {'met' if r['met'] else '**missed**'} |")
+        out.append(f"| {r['claim']} | {m} | {r['n']} | {r['goal']} | {f(r['floor'])} | "
+                   f"{'met' if r['met'] else '**missed**'} |")
     return "\n".join(out)
 
 def missed(rows:list)->list:

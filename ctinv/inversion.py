@@ -22,15 +22,16 @@ def pipelines(D, f, g, # EDM denoiser D(x, t), consistency model f(x, t), noiser
               n_steps:int=N_STEPS, # DDIM inversion and Euler decoding steps
               eps:float=EPS, T:float=T_MAX):
     "The encoders and decoders of Table 1 (`ctinv.samplers`), and its rows as (encoder name, decoder name)."
-    enc = {"DDIM_Inv": lambda x, gen: ddim_invert(D, x, n_steps=n_steps),                 # Karras grid of n_steps + 1 levels, eps -> T
+    enc = {"DDIM_Inv": lambda x, gen: ddim_invert(D, x, n_steps=n_steps),  # Karras grid of n_steps + 1 levels, eps -> T
            "CT_Inv": lambda x, gen: encode(g, x, eps, generator=gen, add_noise=True)}    # g(x + eps z', eps)
-    dec = {"DM": lambda z: dm_decode(D, z, n_steps=n_steps),                             # EDM Euler: n_steps Karras levels T -> eps, then 0
+    dec = {"DM": lambda z: dm_decode(D, z, n_steps=n_steps),         # EDM Euler: n_steps Karras levels T -> eps, then 0
            "CM": lambda z: cm_sample(f, z, T)}                                           # f(z, T), clipped
     return enc, dec, list(TABLE1_ROWS)
 
 def table1_nfe(n_steps:int=N_STEPS)->dict:
     "Network evaluations per image of each row (encoder + decoder)."
-    return {("DDIM_Inv", "DM"): 2*n_steps, ("DDIM_Inv", "CM"): n_steps + 1, ("CT_Inv", "CM"): 2, ("CT_Inv", "DM"): n_steps + 1}
+    return {("DDIM_Inv", "DM"): 2*n_steps, ("DDIM_Inv", "CM"): n_steps + 1, ("CT_Inv", "CM"): 2,
+            ("CT_Inv", "DM"): n_steps + 1}
 
 def row_name(e:str, d:str, n_steps:int=N_STEPS)->str:
     "The row's name in the report's table, e.g. `DDIM_Inv(30)+DM`."
@@ -46,18 +47,23 @@ def recon_scores(xr:Tensor, x:Tensor, # reconstructions and originals in [-1, 1]
 
 def check_batches(x, bs:int):
     "Refuse anything but images (N, C, H, W) holding at least one full batch of `bs`."
-    if not isinstance(x, Tensor) or x.ndim != 4: raise ValueError(f"x must be images (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
-    if bs < 1 or len(x) < bs: raise ValueError(f"need at least one full batch: bs = {bs} must be in [1, {len(x)}] (the number of images)")
+    if not isinstance(x, Tensor) or x.ndim != 4:
+        raise ValueError(f"x must be images (N, C, H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    if bs < 1 or len(x) < bs:
+        raise ValueError(f"need at least one full batch: bs = {bs} must be in [1, {len(x)}] (the number of images)")
 
 def table1_row(method:str, scores:list, # the row's name; `recon_scores` of every batch
                wall:list, cpu:list, # seconds of every full batch
-               nfe:int, n_images:int, bs:int, stats:dict)->dict: # NFE per image, images, batch, `latent_stats` of the encoder
-    "One row of `table1`: mean scores over the images, median seconds per full batch, NFE and the encoder's latent statistics."
+               # NFE per image, images, batch, `latent_stats` of the encoder
+               nfe:int, n_images:int, bs:int, stats:dict)->dict:
+    ("One row of `table1`: mean scores over the images, median seconds per full batch, "
+     "NFE and the encoder's latent statistics.")
     m = {k: torch.cat([s[k] for s in scores]).mean().item() for k in scores[0]}
     med = lambda v: float(torch.tensor(v).median())
-    return dict(method=method, lpips=m.get("lpips"), ssim=m["ssim"], ssim_torchmetrics=m["ssim_torchmetrics"], psnr=m["psnr"],
-                sec_per_batch=med(wall), cpu_sec_per_batch=med(cpu), nfe=nfe, n_images=n_images, batch=bs,
-                latent_std_over_T=stats["std"], latent_ks=stats["ks"], latent_lowfreq_power=stats["lowfreq_ratio"])
+    return dict(method=method, lpips=m.get("lpips"), ssim=m["ssim"], ssim_torchmetrics=m["ssim_torchmetrics"],
+                psnr=m["psnr"], sec_per_batch=med(wall), cpu_sec_per_batch=med(cpu), nfe=nfe, n_images=n_images,
+                batch=bs, latent_std_over_T=stats["std"], latent_ks=stats["ks"],
+                latent_lowfreq_power=stats["lowfreq_ratio"])
 
 def timed(fn, *a):
     "`(fn(*a), wall seconds, CPU seconds)`; on CUDA the wall clock waits for the device before it starts and stops."
@@ -76,7 +82,8 @@ def table1(D, f, g, # EDM denoiser, consistency model and noiser, in eval mode
            n_show:int=12, # reconstructions kept per row (of the first batch)
            n_ks:int=10_000, # latent values in the fixed KS subset
           )->tuple[list, dict]:
-    "The four rows of Table 1 on `x`: scores, seconds per batch, NFE and latent statistics; and `{row: first n_show reconstructions}`."
+    ("The four rows of Table 1 on `x`: scores, seconds per batch, NFE and latent statistics; "
+     "and `{row: first n_show reconstructions}`.")
     from ctinv.metrics import latent_stats
     check_batches(x, bs)
     D, f, g = (count_nfe(m) for m in (D, f, g))
@@ -100,16 +107,21 @@ def table1(D, f, g, # EDM denoiser, consistency model and noiser, in eval mode
     stats = {e: latent_stats(torch.cat(v), T=g.T if hasattr(g, "T") else T_MAX, n_ks=n_ks) for e, v in lats.items()}
     expected, res = table1_nfe(n_steps), []
     for (e, d), r in per.items():
-        if r["nfe"] != {expected[(e, d)]}: raise RuntimeError(f"{row_name(e, d, n_steps)} spent {sorted(r['nfe'])} NFE, expected {expected[(e, d)]}")
-        res.append(table1_row(row_name(e, d, n_steps), r["scores"], r["wall"], r["cpu"], expected[(e, d)], len(x), bs, stats[e]))
+        if r["nfe"] != {expected[(e, d)]}:
+            raise RuntimeError(f"{row_name(e, d, n_steps)} spent {sorted(r['nfe'])} NFE, expected {expected[(e, d)]}")
+        res.append(table1_row(row_name(e, d, n_steps), r["scores"], r["wall"], r["cpu"], expected[(e, d)], len(x), bs,
+                              stats[e]))
     return res, shown
 
 def table1_markdown(res:list)->str:
     "The rows of `table1` as a markdown table."
     fmt = lambda v, p: "n/a" if v is None else f"{v:.{p}f}"
-    lines = ["| pipeline | LPIPS | SSIM | SSIM (torchmetrics, earlier) | PSNR | s / batch (wall) | CPU s / batch | NFE | latent std / T | latent KS |",
+    lines = ["| pipeline | LPIPS | SSIM | SSIM (torchmetrics, earlier) | PSNR | s / batch (wall) "
+             "| CPU s / batch | NFE | latent std / T | latent KS |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {fmt(r['lpips'], 4)} | {fmt(r['ssim'], 4)} | {fmt(r.get('ssim_torchmetrics'), 4)} | {fmt(r['psnr'], 2)} | "
-              f"{fmt(r['sec_per_batch'], 2)} | {fmt(r['cpu_sec_per_batch'], 2)} | {r['nfe']} | {fmt(r.get('latent_std_over_T'), 3)} | "
+    lines += [f"| {r['method']} | {fmt(r['lpips'], 4)} | {fmt(r['ssim'], 4)} | "
+              f"{fmt(r.get('ssim_torchmetrics'), 4)} | {fmt(r['psnr'], 2)} | "
+              f"{fmt(r['sec_per_batch'], 2)} | {fmt(r['cpu_sec_per_batch'], 2)} | {r['nfe']} | "
+              f"{fmt(r.get('latent_std_over_T'), 3)} | "
               f"{fmt(r.get('latent_ks'), 3)} |" for r in res]
     return "\n".join(lines) + "\n"

@@ -31,11 +31,13 @@ def check_images(x, # what should be images in [-1, 1], (N, C, H, W)
                  tol:float=RANGE_TOL, # allowed excess beyond [-1, 1]
                 ):
     "ValueError (one line) unless `x` is a non-empty, finite, floating-point batch (N, C, H, W) in [-1, 1] up to `tol`."
-    if not isinstance(x, Tensor): raise ValueError(f"{name} must be a torch.Tensor (N, C, H, W), got {type(x).__name__}")
+    if not isinstance(x, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor (N, C, H, W), got {type(x).__name__}")
     if x.ndim != 4: raise ValueError(f"{name} must be a batch (N, C, H, W), got shape {tuple(x.shape)}")
     if x.numel() == 0: raise ValueError(f"{name} is empty (shape {tuple(x.shape)}): need at least one image")
     if not x.is_floating_point():
-        raise ValueError(f"{name} must be floating-point images in [-1, 1], got dtype {x.dtype} (8-bit images: x/127.5 - 1)")
+        raise ValueError(f"{name} must be floating-point images in [-1, 1], "
+                         f"got dtype {x.dtype} (8-bit images: x/127.5 - 1)")
     bad = (~torch.isfinite(x)).sum().item()
     if bad: raise ValueError(f"{name} contains {bad} NaN or infinite values")
     lo, hi = x.min().item(), x.max().item()
@@ -46,13 +48,16 @@ def check_images(x, # what should be images in [-1, 1], (N, C, H, W)
 def _check_pair(x:Tensor, y:Tensor):
     check_images(x, 'x'); check_images(y, 'y')
     if x.shape != y.shape:
-        raise ValueError(f"expected two image batches (N, C, H, W) of equal shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(f"expected two image batches (N, C, H, W) of equal shape, "
+                         f"got {tuple(x.shape)} and {tuple(y.shape)}")
 
 def _check_reduction(reduction:str):
-    if reduction not in ('none', 'mean'): raise ValueError(f"reduction must be 'none' (per image) or 'mean', got {reduction!r}")
+    if reduction not in ('none', 'mean'):
+        raise ValueError(f"reduction must be 'none' (per image) or 'mean', got {reduction!r}")
 
 def _check_bs(bs):
-    if not (isinstance(bs, int) and bs >= 1): raise ValueError(f"bs (images per pass) must be a positive integer, got {bs!r}")
+    if not (isinstance(bs, int) and bs >= 1):
+        raise ValueError(f"bs (images per pass) must be a positive integer, got {bs!r}")
 
 def _reduce(v:Tensor, reduction:str)->Tensor:
     _check_reduction(reduction)
@@ -76,10 +81,12 @@ def _psnr_igct(a, b): return skimage_psnr(b, a, data_range=2)
 def psnr(x:Tensor, # images in [-1, 1], (N, C, H, W)
          y:Tensor, # reference images, same shape
          reduction:str='none', # 'none': per image (N,) or per batch ('igct'); 'mean': their mean
-         convention:str='image', # 'image': per image; 'igct': per batch of `IGCT_BATCH` in order, as the iGCT code scores
+         # 'image': per image; 'igct': per batch of `IGCT_BATCH` in order, as the iGCT code scores
+         convention:str='image',
         )->Tensor:
     "Peak signal-to-noise ratio in dB, computed on [0, 1] with data range 1 (per image), or per batch ('igct')."
-    _check_pair(x, y); _check_reduction(reduction); check_choice_metric(convention, ('image', 'igct'), 'PSNR convention')
+    _check_pair(x, y); _check_reduction(reduction)
+    check_choice_metric(convention, ('image', 'igct'), 'PSNR convention')
     if convention == 'igct': return _reduce(igct_batches(x, y, _psnr_igct), reduction)
     v = peak_signal_noise_ratio((x.float() + 1)/2, (y.float() + 1)/2, data_range=1.0, reduction='none', dim=(1, 2, 3))
     return _reduce(v, reduction)
@@ -89,7 +96,8 @@ def ssim_window(h:int, # image height
                 w:int, # image width
                 sigma:float=1.5, # Gaussian window sigma (Wang et al. 2004: 1.5, an 11 x 11 window)
                )->tuple[int, float]:
-    "Side and sigma of the SSIM window: 2*int(3.5*sigma + 0.5) + 1 where it fits, else the largest odd side that fits, sigma scaled alike."
+    ("Side and sigma of the SSIM window: 2*int(3.5*sigma + 0.5) + 1 where it fits, "
+     "else the largest odd side that fits, sigma scaled alike.")
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise ValueError(f"sigma must be a positive number, got {sigma!r}")
     r, m = int(3.5*sigma + 0.5), min(h, w)  # the radius scipy.ndimage and scikit-image use (truncate 3.5)
@@ -107,8 +115,11 @@ def _gauss_valid(v:Tensor, side:int, sigma:float)->Tensor:
     return F.conv2d(v, g.view(1, 1, side, 1).expand(C, 1, side, 1), groups=C)
 
 def _ssim_igct(a, b):
-    "scikit-image's SSIM of an NHWC batch in [-1, 1] with the channel axis last: a 7-pixel uniform window over N, H and W."
-    if min(a.shape[:3]) < 7: raise ValueError(f"the 'igct' SSIM convention needs batches of at least 7 images of at least 7 x 7 pixels, got a batch of shape {a.shape[:3]}")
+    ("scikit-image's SSIM of an NHWC batch in [-1, 1] with the channel axis last: "
+     "a 7-pixel uniform window over N, H and W.")
+    if min(a.shape[:3]) < 7:
+        raise ValueError(f"the 'igct' SSIM convention needs batches of at least 7 images of at least 7 x 7 pixels, "
+                         f"got a batch of shape {a.shape[:3]}")
     return skimage_ssim(a, b, channel_axis=-1, data_range=2)
 
 def ssim(x:Tensor, # images in [-1, 1], (N, C, H, W)
@@ -119,10 +130,13 @@ def ssim(x:Tensor, # images in [-1, 1], (N, C, H, W)
          k1:float=0.01, # luminance constant, c1 = (k1 L)^2
          k2:float=0.03, # contrast constant, c2 = (k2 L)^2
          bs:int=256, # images per pass (float64 work)
-         convention:str='wang', # 'wang': per image, as above; 'igct': the iGCT code's one scikit-image call per batch of 128
+         # 'wang': per image, as above; 'igct': the iGCT code's one scikit-image call per batch of 128
+         convention:str='wang',
         )->Tensor:
-    "SSIM of Wang et al. (2004), Gaussian window, averaged over the valid region and the channels (= scikit-image's); or the iGCT code's ('igct')."
-    _check_pair(x, y); _check_reduction(reduction); _check_bs(bs); check_choice_metric(convention, ('wang', 'igct'), 'SSIM convention')
+    ("SSIM of Wang et al. (2004), Gaussian window, averaged over the valid region and the channels (= scikit-image's); "
+     "or the iGCT code's ('igct').")
+    _check_pair(x, y); _check_reduction(reduction); _check_bs(bs)
+    check_choice_metric(convention, ('wang', 'igct'), 'SSIM convention')
     if convention == 'igct': return _reduce(igct_batches(x, y, _ssim_igct), reduction)
     side, s = ssim_window(x.shape[2], x.shape[3], sigma)
     L = 1. if unit_range else 2.
@@ -143,13 +157,15 @@ def ssim_torchmetrics(x:Tensor, # images in [-1, 1], (N, C, H, W)
                       unit_range:bool=True, # compute on (x+1)/2 with data range 1; False: on [-1, 1] with data range 2
                       **kwargs, # passed to torchmetrics (kernel_size, sigma, gaussian_kernel, k1, k2)
                      )->Tensor:
-    "The library's SSIM before: torchmetrics' map on reflect-padded images, averaged over the whole image (for old numbers)."
+    ("The library's SSIM before: torchmetrics' map on reflect-padded images, "
+     "averaged over the whole image (for old numbers).")
     _check_pair(x, y); _check_reduction(reduction)
     a, b, dr = ((x.float() + 1)/2, (y.float() + 1)/2, 1.) if unit_range else (x.float(), y.float(), 2.)
     return _reduce(structural_similarity_index_measure(a, b, data_range=dr, reduction='none', **kwargs), reduction)
 
 # %% ../nbs/08_metrics.ipynb #f8b47efe
-LPIPS_BACKBONES = {'alex': 'alexnet-owt-7be5be79.pth', 'vgg': 'vgg16-397923af.pth', 'squeeze': 'squeezenet1_1-b8a52dc0.pth'}
+LPIPS_BACKBONES = {'alex': 'alexnet-owt-7be5be79.pth', 'vgg': 'vgg16-397923af.pth',
+                   'squeeze': 'squeezenet1_1-b8a52dc0.pth'}
 
 def torch_checkpoints()->Path:
     "Where torchvision keeps downloaded weights: `$TORCH_HOME/hub/checkpoints`."
@@ -161,8 +177,9 @@ def lpips_backbone_file(net:str='alex')->Path:
     p = torch_checkpoints()/LPIPS_BACKBONES[net]
     if not p.is_file():
         raise FileNotFoundError(f"LPIPS-{net} needs its ImageNet backbone weights {p.name} in {p.parent} "
-                                "($TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to ~/.cache/torch). torchvision downloads "
-                                "them on first use; without a network copy the file there. No LPIPS score without it "
+                                "($TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to ~/.cache/torch). "
+                                "torchvision downloads them on first use; without a network copy the file there. "
+                                "No LPIPS score without it "
                                 "(pnet_rand=True runs a random backbone for code tests only: its numbers mean nothing)")
     return p
 
@@ -236,7 +253,8 @@ def train_classifier(dls, # `get_dls` loaders of (images, labels), with `n_class
     return clf.eval()
 
 def batched(fn, *tensors:Tensor, bs:int=256)->Tensor:
-    "`fn` on slices of `bs` rows of `tensors` (all of one length), concatenated: large sets through a network in bounded memory."
+    ("`fn` on slices of `bs` rows of `tensors` (all of one length), concatenated: "
+     "large sets through a network in bounded memory.")
     return torch.cat([fn(*(t[i:i + bs] for t in tensors)) for i in range(0, len(tensors[0]), bs)])
 
 def _judged(fn, classifier:nn.Module, x:Tensor, bs:int)->Tensor:
@@ -261,8 +279,10 @@ def edit_accuracy(classifier:Classifier, # a trained `Classifier`
     "Share of images the classifier assigns to their target class."
     check_images(x); _check_bs(bs)
     t = torch.as_tensor(target_labels).cpu()
-    if t.ndim != 1 or len(t) != len(x): raise ValueError(f"{len(x)} images but {len(t) if t.ndim == 1 else tuple(t.shape)} target labels")
-    if t.is_floating_point() or t.dtype == torch.bool: raise ValueError(f"target labels must be integers (class ids), got dtype {t.dtype}")
+    if t.ndim != 1 or len(t) != len(x):
+        raise ValueError(f"{len(x)} images but {len(t) if t.ndim == 1 else tuple(t.shape)} target labels")
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise ValueError(f"target labels must be integers (class ids), got dtype {t.dtype}")
     K = getattr(classifier, 'n_classes', None)
     if K is not None and (t.min() < 0 or t.max() >= K):
         raise ValueError(f"target labels must be class ids in [0, {K}), got {t.min().item()}..{t.max().item()}")
@@ -274,7 +294,8 @@ def _check_features(f, name:str, min_rows:int=1):
     if not isinstance(f, Tensor) or f.ndim != 2 or len(f) < min_rows:
         raise ValueError(f"{name} must be a feature matrix (N, D) with N >= {min_rows}, got "
                          f"{tuple(f.shape) if isinstance(f, Tensor) else type(f).__name__}")
-    if not torch.isfinite(f).all(): raise ValueError(f"{name} contains {(~torch.isfinite(f)).sum().item()} NaN or infinite values")
+    if not torch.isfinite(f).all():
+        raise ValueError(f"{name} contains {(~torch.isfinite(f)).sum().item()} NaN or infinite values")
 
 def _check_feature_pair(a:Tensor, b:Tensor, min_rows:int):
     _check_features(a, 'the first feature set', min_rows); _check_features(b, 'the second feature set', min_rows)
@@ -297,7 +318,8 @@ def frechet_distance(feat_a:Tensor, # features (N, D) of one set, N >= 2
     return m.compute().item()
 
 class ClassifierFeatures(nn.Module):
-    "A classifier's penultimate layer as a feature module (`num_features`) for torchmetrics' FID `feature=`; never trains."
+    ("A classifier's penultimate layer as a feature module (`num_features`) "
+     "for torchmetrics' FID `feature=`; never trains.")
     def __init__(self, classifier:nn.Module):
         super().__init__()
         self.classifier, self.num_features = classifier, classifier.num_features
@@ -317,7 +339,8 @@ def _in_support(q:Tensor, f:Tensor, radius:Tensor, chunk:int)->Tensor:
 
 def _check_k(k, n_real:int, n_fake:int):
     if not (isinstance(k, int) and 0 < k < min(n_real, n_fake)):
-        raise ValueError(f"need an integer 0 < k < the size of both sets ({n_real} real, {n_fake} generated), got k={k!r}")
+        raise ValueError(f"need an integer 0 < k < the size of both sets "
+                         f"({n_real} real, {n_fake} generated), got k={k!r}")
 
 def precision_recall(feat_real:Tensor, # features (N, D) of real images
                      feat_fake:Tensor, # features (M, D) of generated images
@@ -339,7 +362,8 @@ def classifier_metrics(classifier:Classifier, # a trained `Classifier`
                       )->dict:
     "FD-classifier (torchmetrics' FID on the classifier's penultimate features), precision and recall."
     check_images(real, 'real'); check_images(fake, 'fake')
-    if real.shape[1:] != fake.shape[1:]: raise ValueError(f"real and fake images differ in (C, H, W): {tuple(real.shape)} and {tuple(fake.shape)}")
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"real and fake images differ in (C, H, W): {tuple(real.shape)} and {tuple(fake.shape)}")
     _check_k(k, len(real), len(fake))
     fr, ff = classifier_features(classifier, real), classifier_features(classifier, fake)
     p, r = precision_recall(fr, ff, k)
@@ -361,19 +385,24 @@ def recon_metrics(x:Tensor, # reconstructions in [-1, 1]
 # %% ../nbs/08_metrics.ipynb #0ef0db6e
 FID_INCEPTION_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth'
 
-def inception_weights(weights_path=None, # the file; default $CTINV_INCEPTION_WEIGHTS, else $TORCH_HOME/hub/checkpoints/...
+def inception_weights(# the file; default $CTINV_INCEPTION_WEIGHTS, else $TORCH_HOME/hub/checkpoints/...
+                      weights_path=None,
                      )->Path:
     "The FID Inception-v3 weights file; FileNotFoundError naming it and how to provide it when it is absent."
-    src = 'weights_path' if weights_path is not None else '$CTINV_INCEPTION_WEIGHTS' if os.environ.get('CTINV_INCEPTION_WEIGHTS') else None
-    p = Path(weights_path or os.environ.get('CTINV_INCEPTION_WEIGHTS') or torch_checkpoints()/FID_INCEPTION_WEIGHTS).expanduser()
+    src = ('weights_path' if weights_path is not None
+           else '$CTINV_INCEPTION_WEIGHTS' if os.environ.get('CTINV_INCEPTION_WEIGHTS') else None)
+    p = Path(weights_path or os.environ.get('CTINV_INCEPTION_WEIGHTS')
+             or torch_checkpoints()/FID_INCEPTION_WEIGHTS).expanduser()
     if not p.is_file():
-        raise FileNotFoundError(f"Inception FID/KID needs torch-fidelity's weights {FID_INCEPTION_WEIGHTS}, not found at {p}"
-                                f"{f' (from {src})' if src else ''}: pass weights_path=, set CTINV_INCEPTION_WEIGHTS to the file, "
+        raise FileNotFoundError(f"Inception FID/KID needs torch-fidelity's weights {FID_INCEPTION_WEIGHTS}, "
+                                f"not found at {p}{f' (from {src})' if src else ''}: "
+                                f"pass weights_path=, set CTINV_INCEPTION_WEIGHTS to the file, "
                                 f"or copy it into {torch_checkpoints()}. ctinv never downloads it; without it report "
                                 "the classifier-feature numbers (classifier_metrics), never as FID")
     return p
 
-def _to_uint8(x:Tensor)->Tensor: return ((x.float().clamp(-1, 1) + 1)*127.5).round().to(torch.uint8).expand(-1, 3, -1, -1)
+def _to_uint8(x:Tensor)->Tensor:
+    return ((x.float().clamp(-1, 1) + 1)*127.5).round().to(torch.uint8).expand(-1, 3, -1, -1)
 
 def inception_metrics(real:Tensor, # real images in [-1, 1], 1 or 3 channels
                       fake:Tensor, # generated images in [-1, 1], same (C, H, W)
@@ -383,21 +412,27 @@ def inception_metrics(real:Tensor, # real images in [-1, 1], 1 or 3 channels
                       bs:int=100, # images per forward pass
                       seed:int=0, # the KID subsets
                      )->dict:
-    "FID and KID (mean, std over subsets) on Inception-v3 pool features, by torchmetrics + torch-fidelity; never downloads."
+    ("FID and KID (mean, std over subsets) on Inception-v3 pool features, "
+     "by torchmetrics + torch-fidelity; never downloads.")
     check_images(real, 'real'); check_images(fake, 'fake'); _check_bs(bs)
-    if real.shape[1:] != fake.shape[1:]: raise ValueError(f"real and fake images differ in (C, H, W): {tuple(real.shape)} and {tuple(fake.shape)}")
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"real and fake images differ in (C, H, W): {tuple(real.shape)} and {tuple(fake.shape)}")
     if real.shape[1] not in (1, 3): raise ValueError(f"Inception needs 1 or 3 channels, got {real.shape[1]}")
-    if min(len(real), len(fake)) < 2: raise ValueError(f"FID needs at least 2 images per set, got {len(real)} real and {len(fake)} fake")
+    if min(len(real), len(fake)) < 2:
+        raise ValueError(f"FID needs at least 2 images per set, got {len(real)} real and {len(fake)} fake")
     p = inception_weights(weights_path)
     if importlib.util.find_spec('torch_fidelity') is None:
-        raise ImportError("Inception FID/KID needs the torch-fidelity package, which is not installed: pip install torch-fidelity")
+        raise ImportError("Inception FID/KID needs the torch-fidelity package, which is not installed: "
+                          "pip install torch-fidelity")
     from torchmetrics.image.fid import NoTrainInceptionV3
     from torchmetrics.image.kid import KernelInceptionDistance
-    net = NoTrainInceptionV3(name='inception-v3-compat', features_list=['2048'], feature_extractor_weights_path=str(p)).to(real.device)
+    net = NoTrainInceptionV3(name='inception-v3-compat', features_list=['2048'],
+                             feature_extractor_weights_path=str(p)).to(real.device)
     fid = FrechetInceptionDistance(feature=net).to(real.device)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)  # KID's note that it keeps all features in memory
-        kid = KernelInceptionDistance(feature=net, subsets=kid_subsets, subset_size=min(kid_subset_size, len(real), len(fake))).to(real.device)
+        kid = KernelInceptionDistance(feature=net, subsets=kid_subsets,
+                                      subset_size=min(kid_subset_size, len(real), len(fake))).to(real.device)
     with torch.no_grad():
         for s, is_real in ((real, True), (fake, False)):
             for i in range(0, len(s), bs):
@@ -437,17 +472,21 @@ def latent_stats(z:Tensor, # latents (N, C, H, W), N >= 2, that should be N(0, T
                  seed:int=0, # the KS subset
                  low:float=0.125, # low-frequency band 0 < |f| <= low, cycles/pixel
                 )->dict:
-    "Gaussianity of latents z/T: moments per channel, KS against N(0, 1), and the radial power spectrum against white noise."
+    ("Gaussianity of latents z/T: moments per channel, KS against N(0, 1), "
+     "and the radial power spectrum against white noise.")
     if not isinstance(z, Tensor) or z.ndim != 4 or len(z) < 2 or z.numel() == 0:
-        raise ValueError(f"z must be latents (N, C, H, W) with N >= 2, got {tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__}")
-    if not torch.isfinite(z).all(): raise ValueError(f"z contains {(~torch.isfinite(z)).sum().item()} NaN or infinite values")
+        raise ValueError(f"z must be latents (N, C, H, W) with N >= 2, got "
+                         f"{tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__}")
+    if not torch.isfinite(z).all():
+        raise ValueError(f"z contains {(~torch.isfinite(z)).sum().item()} NaN or infinite values")
     if isinstance(T, Tensor) and T.numel() == 1: T = T.item()   # a 0-d tensor is a number
     if not (isinstance(T, numbers.Real) and not isinstance(T, bool) and math.isfinite(T) and T > 0):
         raise ValueError(f"T must be a positive number, got {T!r}")
     if not (isinstance(n_ks, int) and n_ks >= 1): raise ValueError(f"n_ks must be a positive integer, got {n_ks!r}")
     N, C, H, W = z.shape
     if not (0 < low <= 0.5*math.sqrt(2)) or low < 1/max(H, W):
-        raise ValueError(f"low must be in [1/max(H, W), 0.707] cycles/pixel ({1/max(H, W):.3g} for {H} x {W}), got {low!r}")
+        raise ValueError(f"low must be in [1/max(H, W), 0.707] cycles/pixel "
+                         f"({1/max(H, W):.3g} for {H} x {W}), got {low!r}")
     u = z.detach().double().cpu()/T
     v = u.flatten()
     idx = torch.randperm(len(v), generator=torch.Generator().manual_seed(seed))[:n_ks]

@@ -18,7 +18,8 @@ def sinusoidal_embedding(x:Tensor, # scalars `(B,)`
                          max_positions:float=1e4, # lowest frequency is `1/max_positions`
                          scale:float=1., # input multiplier `a`
                         )->Tensor:
-    "Positional features $[\\sin(a x \\nu_j), \\cos(a x \\nu_j)]_{j<h}$ with $\\nu_j = P^{-j/(h-1)}$, `(B, dim)` float32."
+    ("Positional features $[\\sin(a x \\nu_j), \\cos(a x \\nu_j)]_{j<h}$ with "
+     "$\\nu_j = P^{-j/(h-1)}$, `(B, dim)` float32.")
     if dim % 2 or dim < 4: raise ValueError(f"sinusoidal embedding needs an even dim >= 4, got {dim}")
     h, dt = dim//2, torch.float32 if x.device.type == "mps" else torch.float64  # float64: 1000 w reaches 1e4
     nu = torch.exp(-torch.arange(h, device=x.device, dtype=dt)*math.log(max_positions)/(h - 1))
@@ -27,7 +28,8 @@ def sinusoidal_embedding(x:Tensor, # scalars `(B,)`
 
 def guidance_embedding(w:Tensor, # guidance weights `(B,)` (code convention: omega = 1 + w)
                        dim:int=256)->Tensor:
-    "iGCT's guidance-weight features $[\\sin(1000 w \\nu_j), \\cos(1000 w \\nu_j)]$, $\\nu_j = \\exp(-j \\ln 10^4/(h-1))$."
+    ("iGCT's guidance-weight features $[\\sin(1000 w \\nu_j), \\cos(1000 w \\nu_j)]$, "
+     "$\\nu_j = \\exp(-j \\ln 10^4/(h-1))$.")
     return sinusoidal_embedding(w, dim, 1e4, 1000.)
 
 class PositionalEmbedding(nn.Module):
@@ -67,7 +69,8 @@ class CondEmbedding(nn.Module):
                  guidance_dim:int=256):
         super().__init__()
         if n_classes < 0: raise ValueError(f"n_classes must be >= 0, got {n_classes}")
-        self.n_classes, self.guidance_embed, self.two_levels, self.guidance_dim = n_classes, guidance_embed, two_levels, guidance_dim
+        self.n_classes, self.guidance_embed, self.two_levels, self.guidance_dim = (
+            n_classes, guidance_embed, two_levels, guidance_dim)
         self.noise = _make_embedding(embedding, dim, scale)
         self.s_noise = _make_embedding(embedding, dim, scale) if two_levels else None
         self.label = nn.Embedding(n_classes + 1, dim) if n_classes else None
@@ -79,15 +82,22 @@ class CondEmbedding(nn.Module):
         if labels is not None and not self.n_classes:
             raise ValueError("got labels, but this net is unconditional (built with n_classes=0)")
         if labels is None and self.n_classes:
-            raise ValueError(f"this net is class-conditional: pass labels in [0, {self.n_classes}] ({self.n_classes} = null class)")
-        if w is not None and not self.guidance_embed: raise ValueError("got a guidance weight w, but this net was built with guidance_embed=False")
-        if s_noise is not None and not self.two_levels: raise ValueError("got s_noise, but this net was built with two_levels=False")
-        if s_noise is None and self.two_levels: raise ValueError("this net was built with two_levels=True (CTM): pass s_noise")
+            raise ValueError(f"this net is class-conditional: pass labels in [0, {self.n_classes}] "
+                             f"({self.n_classes} = null class)")
+        if w is not None and not self.guidance_embed:
+            raise ValueError("got a guidance weight w, but this net was built with guidance_embed=False")
+        if s_noise is not None and not self.two_levels:
+            raise ValueError("got s_noise, but this net was built with two_levels=False")
+        if s_noise is None and self.two_levels:
+            raise ValueError("this net was built with two_levels=True (CTM): pass s_noise")
         for name, v in (("labels", labels), ("w", w), ("s_noise", s_noise)):
-            if v is not None and v.numel() != B: raise ValueError(f"{name} must have one entry per sample ({B}), got shape {tuple(v.shape)}")
+            if v is not None and v.numel() != B:
+                raise ValueError(f"{name} must have one entry per sample ({B}), got shape {tuple(v.shape)}")
         if labels is not None:
-            if labels.is_floating_point(): raise ValueError(f"labels must be integer class ids, got dtype {labels.dtype}")
-            if labels.device.type != "meta" and not torch.compiler.is_compiling() and ((labels < 0) | (labels > self.n_classes)).any():
+            if labels.is_floating_point():
+                raise ValueError(f"labels must be integer class ids, got dtype {labels.dtype}")
+            if (labels.device.type != "meta" and not torch.compiler.is_compiling()
+                and ((labels < 0) | (labels > self.n_classes)).any()):
                 raise ValueError(f"labels must be in [0, {self.n_classes}] ({self.n_classes} = null class), "
                                  f"got values in [{int(labels.min())}, {int(labels.max())}]")
 
@@ -106,7 +116,8 @@ def _check_c_noise(c_noise, x):
     "`c_noise` as `(B,)`: a number or 0-d tensor is broadcast over the batch."
     c_noise = torch.as_tensor(c_noise, device=x.device)
     if c_noise.ndim == 0: c_noise = c_noise.expand(x.shape[0])
-    if c_noise.numel() != x.shape[0]: raise ValueError(f"c_noise must be (B,) = ({x.shape[0]},), got shape {tuple(c_noise.shape)}")
+    if c_noise.numel() != x.shape[0]:
+        raise ValueError(f"c_noise must be (B,) = ({x.shape[0]},), got shape {tuple(c_noise.shape)}")
     return c_noise.reshape(-1)
 
 # %% ../nbs/01_nets.ipynb #d9f123d6
@@ -143,9 +154,12 @@ class ToyMLP(nn.Module):
     def forward(self, x:Tensor, c_noise:Tensor, labels=None, w=None, s_noise=None)->Tensor:
         "Output of `x`'s shape."
         flat = x.ndim == 1
-        if flat and self.dim != 1: raise ValueError(f"x of shape {tuple(x.shape)} is 1-D, but this ToyMLP has dim={self.dim}: pass (B, {self.dim})")
+        if flat and self.dim != 1:
+            raise ValueError(f"x of shape {tuple(x.shape)} is 1-D, but this ToyMLP has "
+                             f"dim={self.dim}: pass (B, {self.dim})")
         if not flat and (x.ndim != 2 or x.shape[1] != self.dim):
-            raise ValueError(f"ToyMLP(dim={self.dim}) takes x of shape (B,{' or (B, 1)' if self.dim == 1 else ''} (B, {self.dim}), got {tuple(x.shape)}")
+            raise ValueError(f"ToyMLP(dim={self.dim}) takes x of shape "
+                             f"(B,{' or (B, 1)' if self.dim == 1 else ''} (B, {self.dim}), got {tuple(x.shape)}")
         e = self.emb(_check_c_noise(c_noise, x), labels, w, s_noise)
         h = self.inp(x.reshape(-1, self.dim))
         for b in self.blocks: h = b(h, e)
@@ -207,7 +221,8 @@ class UNet(nn.Module):
         super().__init__()
         L = len(channel_mult)
         if img_resolution % 2**(L - 1):
-            raise ValueError(f"img_resolution {img_resolution} cannot be halved {L-1} times (channel_mult has {L} levels)")
+            raise ValueError(f"img_resolution {img_resolution} cannot be halved {L-1} times "
+                             f"(channel_mult has {L} levels)")
         self.in_channels, self.img_resolution = in_channels, img_resolution
         emb_dim, scale = 4*model_channels, fourier_scale if embedding == "fourier" else 1000.
         self.emb = CondEmbedding(model_channels, emb_dim, n_classes, guidance_embed, two_levels, embedding, scale)
@@ -226,7 +241,8 @@ class UNet(nn.Module):
             res = img_resolution >> lvl
             if lvl < L - 1: self.dec.append(ResBlock(c, c, emb_dim, dropout, "up")); self.takes_skip.append(False)
             for _ in range(num_blocks + 1):
-                self.dec.append(ResBlock(c + chans.pop(), model_channels*m, emb_dim, dropout, attention=res in attn_resolutions))
+                self.dec.append(ResBlock(c + chans.pop(), model_channels*m, emb_dim, dropout,
+                                         attention=res in attn_resolutions))
                 c = model_channels*m; self.takes_skip.append(True)
         self.norm_out, self.conv_out = _gn(c), nn.Conv2d(c, in_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight); nn.init.zeros_(self.conv_out.bias)
@@ -236,8 +252,11 @@ class UNet(nn.Module):
         C, R = self.in_channels, self.img_resolution
         if x.ndim != 4 or x.shape[1:] != (C, R, R):
             raise ValueError(f"this UNet takes images (B, {C}, {R}, {R}), got shape {tuple(x.shape)}")
-        if not self.training and x.device.type != "meta" and not torch.compiler.is_compiling() and not torch.isfinite(x).all():   # user inputs (eval): a training NaN is NaNGuard's; no GPU sync per training step
-            raise ValueError(f"UNet input x must be finite, got {(~torch.isfinite(x)).sum().item()} NaN or infinite values of {x.numel()}")
+        # user inputs (eval): a training NaN is NaNGuard's; no GPU sync per training step
+        if (not self.training and x.device.type != "meta" and not torch.compiler.is_compiling()
+            and not torch.isfinite(x).all()):
+            raise ValueError(f"UNet input x must be finite, got {(~torch.isfinite(x)).sum().item()} NaN or "
+                             f"infinite values of {x.numel()}")
         e = self.emb(_check_c_noise(c_noise, x), labels, w, s_noise)
         h = self.conv_in(x)
         skips = [h]

@@ -39,12 +39,14 @@ def bcast(t, # a number, a 0-d tensor or a `(B,)` tensor of levels
     t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
     if t.ndim == 0: t = t.expand(x.shape[0])
     if t.ndim > 1 and all(d == 1 for d in t.shape[1:]): t = t.flatten()  # already broadcast
-    if t.shape != x.shape[:1]: raise ValueError(f"levels of shape {tuple(t.shape)} do not match a batch of {x.shape[0]}")
+    if t.shape != x.shape[:1]:
+        raise ValueError(f"levels of shape {tuple(t.shape)} do not match a batch of {x.shape[0]}")
     return t.reshape(-1, *([1]*(x.ndim-1)))
 
 # %% ../nbs/00_pfode.ipynb #f8d4ca10
 def checkable(t:Tensor)->bool:
-    "Whether a check may read the values of `t`: not on the `meta` device (shapes only), not while torch.compile traces."
+    ("Whether a check may read the values of `t`: not on the `meta` device (shapes only), "
+     "not while torch.compile traces.")
     return t.device.type != "meta" and not torch.compiler.is_compiling()
 
 def _check_levels(t:Tensor, lo:float, hi:float, what:str):
@@ -96,7 +98,8 @@ class Noiser(Precond):
                  eval_skip:float=1.): # skip weight in eval mode; the iGCT code uses 0
         super().__init__(net, sigma_data)
         self.T, self.eval_skip = T, eval_skip
-    def check_levels(self, t): _check_levels(t, 0., self.T*(1 + 1e-5), f"Noiser levels t must lie in [0, T={self.T:g}]")  # 1e-5: round-off
+    def check_levels(self, t):  # 1e-5: round-off
+        _check_levels(t, 0., self.T*(1 + 1e-5), f"Noiser levels t must lie in [0, T={self.T:g}]")
     def scalings(self, t):
         skip = 1. if self.training else self.eval_skip
         return torch.full_like(t, skip), self.T - t
@@ -121,11 +124,13 @@ def generator_device(generator, like:Tensor)->torch.device:
 
 def noise_like(like:Tensor, generator=None)->Tensor:
     "Standard normal noise of `like`'s shape and dtype, drawn on the generator's device, returned on `like`'s."
-    return torch.randn(like.shape, generator=generator, device=generator_device(generator, like), dtype=like.dtype).to(like.device)
+    return torch.randn(like.shape, generator=generator, device=generator_device(generator, like),
+                       dtype=like.dtype).to(like.device)
 
 def uniform_like(n:int, like:Tensor, generator=None)->Tensor:
     "`n` draws of U[0, 1) in `like`'s dtype, on `like`'s device."
-    return torch.rand(n, generator=generator, device=generator_device(generator, like), dtype=like.dtype).to(like.device)
+    return torch.rand(n, generator=generator, device=generator_device(generator, like),
+                      dtype=like.dtype).to(like.device)
 
 def new_figure(figsize):
     "A matplotlib Figure outside pyplot (no global state; displayable in a notebook, savable anywhere)."
@@ -147,8 +152,10 @@ def _mixture_logits(x, t, means, stds=None, weights=None, comp_labels=None, labe
     logits = (w/w.sum()).log()[None] - d2/(2*v) - xf.shape[1]/2*torch.log(2*math.pi*v)
     if labels is not None:
         if comp_labels is None: raise ValueError("class-conditional denoising needs `comp_labels` for the components")
-        keep = torch.as_tensor(comp_labels, device=x.device)[None] == torch.as_tensor(labels, device=x.device).reshape(-1, 1)
-        if not keep.any(1).all(): raise ValueError(f"a label in {torch.as_tensor(labels).unique().tolist()} has no component")
+        keep = (torch.as_tensor(comp_labels, device=x.device)[None]
+                == torch.as_tensor(labels, device=x.device).reshape(-1, 1))
+        if not keep.any(1).all():
+            raise ValueError(f"a label in {torch.as_tensor(labels).unique().tolist()} has no component")
         logits = logits.masked_fill(~keep, -math.inf)
     return logits, v, s
 
@@ -198,7 +205,8 @@ def flow_map(x:Tensor, # states at level `t`
 def ode_path(x:Tensor, ts, denoiser, steps:int=256)->Tensor:
     "States `(len(ts), B, ...)` of the PF-ODE started at `(x, ts[0])` at each level of `ts`."
     out = [x]
-    for a, b in zip(ts[:-1], ts[1:]): out.append(flow_map(out[-1], float(a), float(b), denoiser, max(1, steps//(len(ts)-1))))
+    for a, b in zip(ts[:-1], ts[1:]):
+        out.append(flow_map(out[-1], float(a), float(b), denoiser, max(1, steps//(len(ts)-1))))
     return torch.stack(out)
 
 # %% ../nbs/00_pfode.ipynb #108ff9af
@@ -207,7 +215,8 @@ def _log_cdf_sf(x, t, means, stds, weights):
     x, means = x.double(), means.double()
     K = means.shape[0]
     s = torch.zeros(K, dtype=torch.float64) if stds is None else torch.as_tensor(stds, dtype=torch.float64).expand(K)
-    w = torch.full((K,), 1/K, dtype=torch.float64) if weights is None else torch.as_tensor(weights, dtype=torch.float64)/sum(weights)
+    w = (torch.full((K,), 1/K, dtype=torch.float64) if weights is None
+         else torch.as_tensor(weights, dtype=torch.float64)/sum(weights))
     sd = (s[None]**2 + torch.as_tensor(t, dtype=torch.float64).reshape(-1, 1)**2).sqrt()
     z = (x.reshape(-1, 1) - means[None])/sd
     lw = w.log()[None]
@@ -221,7 +230,8 @@ def quantile_flow_map(x:Tensor, # 1-D states `(B,)` at level `t`
     "Exact 1-D flow map $F_s^{-1}(F_t(x))$, by logit-CDF matching and bisection (float64)."
     if x.ndim != 1: raise ValueError(f"quantile_flow_map is for 1-D data: x must be (B,), got {tuple(x.shape)}")
     x64 = x.double()
-    t = torch.as_tensor(t, dtype=torch.float64).expand(x.shape); s = torch.as_tensor(s, dtype=torch.float64).expand(x.shape)
+    t = torch.as_tensor(t, dtype=torch.float64).expand(x.shape)
+    s = torch.as_tensor(s, dtype=torch.float64).expand(x.shape)
     lf, ls = _log_cdf_sf(x64, t, means, stds, weights)
     target = lf - ls                                   # logit of F_t(x): exact in both tails
     span = 50*(s.max() + (0 if stds is None else torch.as_tensor(stds).max()) + x64.abs().max() + means.abs().max())
@@ -239,7 +249,8 @@ def prior_quantiles(n:int, T:float=T_MAX, dtype=torch.float64)->Tensor:
     return T*torch.special.ndtri((torch.arange(n, dtype=torch.float64) + .5)/n).to(dtype)
 
 # %% ../nbs/00_pfode.ipynb #f2878a28
-def plot_trajectories(denoiser, atoms:Tensor, n_per_atom:int=12, n_levels:int=120, eps:float=EPS, T:float=T_MAX, ax=None, seed:int=0):
+def plot_trajectories(denoiser, atoms:Tensor, n_per_atom:int=12, n_levels:int=120, eps:float=EPS, T:float=T_MAX,
+                      ax=None, seed:int=0):
     "Draw PF-ODE trajectories of a 1-D point mixture from $\\epsilon$ to $T$, coloured by their atom."
     import matplotlib.pyplot as plt
     g = torch.Generator().manual_seed(seed)

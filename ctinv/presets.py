@@ -13,24 +13,32 @@ import os
 TRAIN_PRESETS = dict(
     tiny=dict(net='tiny', bs=64, lr=4e-4, steps=400, ema_half_life_img=2_000, ct_s1=160, max_threads=1),
     digits=dict(net='tiny', bs=64, lr=4e-4, steps=1800, ema_half_life_img=2_000, ct_s1=160, max_threads=1),
-    # the default job (10_images, "The recipe, lever by lever"): iGCT with the noise-side cycle of Invertible Consistency Distillation
-    **{'digits-cycle': dict(net='tiny', bs=64, lr=4e-4, steps=1800, ema_half_life_img=2_000, ct_s1=160, max_threads=1, igct_loss=dict(lam_cyc=1.5))},
+    # the default job (10_images, "The recipe, lever by lever"):
+    # iGCT with the noise-side cycle of Invertible Consistency Distillation
+    **{'digits-cycle': dict(net='tiny', bs=64, lr=4e-4, steps=1800, ema_half_life_img=2_000, ct_s1=160, max_threads=1,
+                            igct_loss=dict(lam_cyc=1.5))},
     mnist=dict(net='mnist', bs=128, lr=2e-4, steps=50_000, ema_half_life_img=500_000, ct_s1=1280, max_threads=8),
     # MNIST within about 1.3 hours of one CPU core (see 09_inversion): the small UNet, one epoch of the 60k images
-    **{'mnist-cpu': dict(net='mnist-cpu', bs=64, lr=4e-4, steps=937, ema_half_life_img=10_000, ct_s1=160, max_threads=2)},
-    # CIFAR-10 within CPU minutes (14_applications' colourisation): the small UNet, 6 epochs of the 10k training subset at batch 32
-    **{'cifar10-cpu': dict(net='cifar10-cpu', bs=32, lr=4e-4, steps=1872, ema_half_life_img=10_000, ct_s1=160, max_threads=2)},
-    cifar10=dict(net='cifar10', bs=256, lr=1e-4, steps=200_000, ema_half_life_img=5_000_000, ct_s1=1280, max_threads=16),
+    **{'mnist-cpu': dict(net='mnist-cpu', bs=64, lr=4e-4, steps=937, ema_half_life_img=10_000, ct_s1=160,
+                         max_threads=2)},
+    # CIFAR-10 within CPU minutes (14_applications' colourisation):
+    # the small UNet, 6 epochs of the 10k training subset at batch 32
+    **{'cifar10-cpu': dict(net='cifar10-cpu', bs=32, lr=4e-4, steps=1872, ema_half_life_img=10_000, ct_s1=160,
+                           max_threads=2)},
+    cifar10=dict(net='cifar10', bs=256, lr=1e-4, steps=200_000, ema_half_life_img=5_000_000, ct_s1=1280,
+                 max_threads=16),
 )
 
-DATA_PRESETS = {'digits': 'digits-cycle', 'mnist': 'mnist', 'cifar10': 'cifar10'}   # the preset a data set trains with by default
+# the preset a data set trains with by default
+DATA_PRESETS = {'digits': 'digits-cycle', 'mnist': 'mnist', 'cifar10': 'cifar10'}
 
 def default_preset(data)->str:
     "The preset `ctinv_train` uses for `data` when none is given: `DATA_PRESETS`, else `mnist` (image folders)."
     return DATA_PRESETS.get(str(data), 'mnist')
 
 def available_cores()->int:
-    "The CPU cores this process may run on (its affinity mask, which containers and `taskset` narrow), not the machine's count."
+    ("The CPU cores this process may run on "
+     "(its affinity mask, which containers and `taskset` narrow), not the machine's count.")
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
 
@@ -47,7 +55,8 @@ def auto_threads(preset:str, # a `TRAIN_PRESETS` name
 def ema_summary(preset:str, # a `TRAIN_PRESETS` name
                 steps:int|None=None, # run length (default: the preset's)
                )->dict:
-    "What the preset's EMA half-life in images means: the rate per step, the half-life in steps, and the initial weights' share at the end."
+    ("What the preset's EMA half-life in images means: the rate per step, the half-life in steps, "
+     "and the initial weights' share at the end.")
     if preset not in TRAIN_PRESETS: raise ValueError(f"unknown preset {preset!r}: choose one of {list(TRAIN_PRESETS)}")
     p = TRAIN_PRESETS[preset]
     steps = p['steps'] if steps is None else steps
@@ -63,26 +72,37 @@ RUN_FILES = ('ckpt', 'metrics.json', 'samples.png', 'recon.png', 'edit.png', 'cu
 
 def check_int(name:str, v, lo:int=1):
     "Raise a one-line ValueError unless `v` is None or an integer >= `lo`."
-    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < lo): raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < lo):
+        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
 
 def check_number(name:str, v, lo:float=0., hi:float|None=None, lo_open:bool=True):
-    "Raise a one-line ValueError unless `v` is None or a finite number above `lo` (at least, if not `lo_open`) and at most `hi`."
+    ("Raise a one-line ValueError unless `v` is None or a finite number above `lo` "
+     "(at least, if not `lo_open`) and at most `hi`.")
     if v is None: return
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and (v > lo if lo_open else v >= lo) and (hi is None or v <= hi)
-    if not ok: raise ValueError(f"{name} must be a finite number {'>' if lo_open else '>='} {lo:g}{'' if hi is None else f' and <= {hi:g}'}, got {v!r}")
+    ok = (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+          and (v > lo if lo_open else v >= lo) and (hi is None or v <= hi))
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'>' if lo_open else '>='} "
+                         f"{lo:g}{'' if hi is None else f' and <= {hi:g}'}, got {v!r}")
 
 def check_train_options(preset=None, method=None, epochs=None, steps=None, bs=None, lr=None, seed=None, n_train=None,
-                        n_eval=None, n_edit=None, edit_w=None, threads=None, image_size=None, classifier_epochs=None, curve_every=None):
+                        n_eval=None, n_edit=None, edit_w=None, threads=None, image_size=None, classifier_epochs=None,
+                        curve_every=None):
     "Check the numbers of a `ctinv_train` run (None: the default) without importing anything heavy."
-    if preset is not None and preset not in TRAIN_PRESETS: raise ValueError(f"unknown preset {preset!r}: choose one of {list(TRAIN_PRESETS)}")
-    if method is not None and method not in ('igct', 'ctinv'): raise ValueError(f"unknown method {method!r}: choose one of ['igct', 'ctinv']")
+    if preset is not None and preset not in TRAIN_PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: choose one of {list(TRAIN_PRESETS)}")
+    if method is not None and method not in ('igct', 'ctinv'):
+        raise ValueError(f"unknown method {method!r}: choose one of ['igct', 'ctinv']")
     if epochs is not None and steps is not None: raise ValueError("give epochs or steps, not both")
-    for name, v, lo in (('epochs', epochs, 1), ('steps', steps, 1), ('bs (batch size)', bs, 1), ('seed', seed, 0), ('n_train', n_train, 2),
-                        ('n_eval', n_eval, 1), ('n_edit', n_edit, 1), ('threads', threads, 0), ('image_size', image_size, 4),
-                        ('classifier_epochs', classifier_epochs, 1), ('curve_every', curve_every, 1)): check_int(name, v, lo)
+    for name, v, lo in (('epochs', epochs, 1), ('steps', steps, 1), ('bs (batch size)', bs, 1), ('seed', seed, 0),
+                        ('n_train', n_train, 2), ('n_eval', n_eval, 1), ('n_edit', n_edit, 1), ('threads', threads, 0),
+                        ('image_size', image_size, 4), ('classifier_epochs', classifier_epochs, 1),
+                        ('curve_every', curve_every, 1)): check_int(name, v, lo)
     check_number('lr (learning rate)', lr)
     check_number('edit_w (guidance weight)', edit_w, *IGCT_W_RANGE, lo_open=False)
-    if edit_w not in (None, 0, 0.) and method == 'ctinv': raise ValueError(f"edit_w (guidance) needs method 'igct': the 'ctinv' denoiser has no guidance input, got edit_w={edit_w}")
+    if edit_w not in (None, 0, 0.) and method == 'ctinv':
+        raise ValueError(f"edit_w (guidance) needs method 'igct': the 'ctinv' denoiser has no guidance "
+                         f"input, got edit_w={edit_w}")
 
 def _holds_run(d:Path, files=RUN_FILES)->bool: return d.is_dir() and any((d/f).exists() for f in files)
 
@@ -95,20 +115,25 @@ def check_run_folder(out, # the run folder
     "Check that `out` can take the run: a folder (or absent), writable, and holding no run unless `resume`/`force`."
     out = Path(out)
     if resume and force: raise ValueError("give resume or force, not both")
-    if int(os.environ.get("RANK", "0") or 0) > 0: return out   # under torchrun rank 0 checks and locks; the others write nothing and must not see its lock
-    if out.exists() and not out.is_dir(): raise ValueError(f"the run folder {out} exists and is not a folder: choose another out")
+    if int(os.environ.get("RANK", "0") or 0) > 0:
+        return out   # under torchrun rank 0 checks and locks; the others write nothing and must not see its lock
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"the run folder {out} exists and is not a folder: choose another out")
     if owner := run_owner(out): raise RunLocked(_locked_msg(out, owner))
     if resume is True and not (out/'ckpt'/'checkpoint.json').exists() and not (out/'checkpoint.json').exists():
         raise ValueError(f"nothing to resume: {out} holds no checkpoint ({out/'ckpt'/'checkpoint.json'})")
     if resume not in (None, False, True):
         src = Path(resume)
         if not src.is_dir(): raise ValueError(f"nothing to resume: no run folder {src}")
-        if not ((src/'ckpt'/'checkpoint.json').exists() or (src/'checkpoint.json').exists()): raise ValueError(f"nothing to resume: no checkpoint in {src}")
+        if not ((src/'ckpt'/'checkpoint.json').exists() or (src/'checkpoint.json').exists()):
+            raise ValueError(f"nothing to resume: no checkpoint in {src}")
         if _holds_run(out) and out.resolve() != src.resolve() and not force:
             raise ValueError(f"{out} holds another run: resume into an empty out, or pass force to replace it")
     elif not resume and not force and _holds_run(out, files):
-        if not resumable: raise ValueError(f"{out} holds results already: replace them with force, or choose another out")
-        raise ValueError(f"{out} holds a run already: continue it with resume, start again with force (its files are replaced), or choose another out")
+        if not resumable:
+            raise ValueError(f"{out} holds results already: replace them with force, or choose another out")
+        raise ValueError(f"{out} holds a run already: continue it with resume, "
+                         f"start again with force (its files are replaced), or choose another out")
     anc = next(a for a in (out, *out.parents) if a.exists())
     if not anc.is_dir(): raise ValueError(f"cannot create the run folder {out}: {anc} is a file")
     try: os.close((fd := tempfile.mkstemp(dir=anc, prefix='.ctinv-probe-'))[0]); os.unlink(fd[1])
@@ -128,17 +153,20 @@ def _flock(f)->bool:
 
 def _locked_msg(out, owner:str)->str:
     pid, _, host = owner.partition(' ')
-    return (f"the run folder {out} is in use: process {pid} on host {host or '?'} is writing into it (lock {Path(out)/LOCK_FILE}); "
+    return (f"the run folder {out} is in use: process {pid} on host {host or '?'} is writing into it "
+            f"(lock {Path(out)/LOCK_FILE}); "
             "wait for it to finish, stop it, or choose another out")
 
 def run_owner(out)->str|None:
-    "'PID HOST' of the live process holding `out`'s lock; None when there is no lock or only a stale one (its process died)."
+    ("'PID HOST' of the live process holding `out`'s lock; "
+     "None when there is no lock or only a stale one (its process died).")
     try: f = open(Path(out)/LOCK_FILE)
     except OSError: return None
     with f: return None if _flock(f) else (f.read().strip() or '? ?')
 
 class RunLock:
-    "Hold `out/.ctinv.lock` (pid and host inside) while a run writes into `out`: a second writer is refused naming the owner, a dead writer's lock is taken over."
+    ("Hold `out/.ctinv.lock` (pid and host inside) while a run writes into `out`: "
+     "a second writer is refused naming the owner, a dead writer's lock is taken over.")
     def __init__(self, out): self.out, self.path, self.f, self.stale = Path(out), Path(out)/LOCK_FILE, None, None
     def _open(self):
         while True:

@@ -36,7 +36,8 @@ def count_nfe(model)->NFECounter:
     return NFECounter(model)
 
 def sync_device(x=None):
-    "Wait for the CUDA work queued on `x`'s device (a tensor or device; None: the current CUDA device, if CUDA is in use), so that a wall-clock timer measures it; a no-op off CUDA."
+    ("Wait for the CUDA work queued on `x`'s device (a tensor or device; None: the current CUDA device, "
+     "if CUDA is in use), so that a wall-clock timer measures it; a no-op off CUDA.")
     if x is None:
         if torch.cuda.is_available() and torch.cuda.is_initialized(): torch.cuda.synchronize()
         return
@@ -65,7 +66,8 @@ def _cond(model, x:Tensor, labels=None, w=None)->dict:
     cond = {}
     if labels is not None: cond["labels"] = _labels(labels, x)
     elif n := n_classes_of(model):
-        raise ValueError(f"the model is class-conditional (n_classes={n}): pass labels, class ids of shape ({x.shape[0]},)")
+        raise ValueError(f"the model is class-conditional (n_classes={n}): pass labels, "
+                         f"class ids of shape ({x.shape[0]},)")
     if w is not None: cond["w"] = bcast(w, x).flatten()
     return cond
 
@@ -78,10 +80,13 @@ def _clip(x:Tensor, clip:bool)->Tensor: return x.clamp(-1, 1) if clip else x
 def _grid(sigmas, decreasing:bool, what:str, min_len:int=2)->list:
     "A checked grid of levels as floats: 1-D, non-negative, strictly monotone in the given direction."
     s = torch.as_tensor(sigmas, dtype=torch.float64).cpu()
-    if s.ndim != 1 or len(s) < min_len: raise ValueError(f"{what} needs a 1-D grid of at least {min_len} levels, got shape {tuple(s.shape)}")
+    if s.ndim != 1 or len(s) < min_len:
+        raise ValueError(f"{what} needs a 1-D grid of at least {min_len} levels, got shape {tuple(s.shape)}")
     d = s.diff()
-    if decreasing and not (d < 0).all(): raise ValueError(f"{what} needs strictly decreasing levels (largest first), got {s.tolist()}")
-    if not decreasing and not (d > 0).all(): raise ValueError(f"{what} needs strictly increasing levels (smallest first), got {s.tolist()}")
+    if decreasing and not (d < 0).all():
+        raise ValueError(f"{what} needs strictly decreasing levels (largest first), got {s.tolist()}")
+    if not decreasing and not (d > 0).all():
+        raise ValueError(f"{what} needs strictly increasing levels (smallest first), got {s.tolist()}")
     if (s < 0).any(): raise ValueError(f"{what} needs non-negative levels, got {s.tolist()}")
     return s.tolist()
 
@@ -91,15 +96,18 @@ def _check_steps(n_steps, lo:int, what:str):
         raise ValueError(f"{what} needs n_steps >= {lo} (an integer), got n_steps={n_steps!r}")
 
 def check_image_range(x, what:str, tol:float=1e-3):
-    "One-line `ValueError` unless an image batch `(B, C, H, W)` lies in [-1, 1] up to `tol` (other shapes: toy data, not checked)."
+    ("One-line `ValueError` unless an image batch `(B, C, H, W)` lies in [-1, 1] up to `tol` "
+     "(other shapes: toy data, not checked).")
     if not isinstance(x, Tensor) or x.ndim != 4 or x.numel() == 0 or not checkable(x): return
     lo, hi = x.aminmax()
     if not (lo >= -1 - tol and hi <= 1 + tol):
-        raise ValueError(f"{what} needs images x in [-1, 1], got values in [{lo.item():.4g}, {hi.item():.4g}]: map 8-bit images with x/127.5 - 1")
+        raise ValueError(f"{what} needs images x in [-1, 1], got values in [{lo.item():.4g}, {hi.item():.4g}]: "
+                         f"map 8-bit images with x/127.5 - 1")
 
 def _taus(taus, eps:float, T:float, what:str)->list:
     "Intermediate levels of multistep samplers: strictly decreasing, each in (eps, T]."
-    ts = _grid(taus, True, what, min_len=0) if torch.as_tensor(taus).numel() > 1 else torch.as_tensor(taus, dtype=torch.float64).flatten().tolist()
+    ts = (_grid(taus, True, what, min_len=0) if torch.as_tensor(taus).numel() > 1
+          else torch.as_tensor(taus, dtype=torch.float64).flatten().tolist())
     if any(not eps < t <= T for t in ts): raise ValueError(f"{what} needs levels in (eps, T] = ({eps}, {T}], got {ts}")
     return ts
 
@@ -169,7 +177,8 @@ def apg_split(delta:Tensor, # guidance update (B, ...)
     return par.reshape(delta.shape).to(delta.dtype), (v - par).reshape(delta.shape).to(delta.dtype)
 
 class APGUpdate:
-    "Adaptive projected guidance: $D_c + w(\\Delta_\\perp + \\eta\\Delta_\\parallel)$ with reverse momentum and rescaling of $\\Delta$."
+    ("Adaptive projected guidance: $D_c + w(\\Delta_\\perp + \\eta\\Delta_\\parallel)$ with reverse momentum "
+     "and rescaling of $\\Delta$.")
     def __init__(self, w, # guidance weight, code convention (omega = 1 + w): a number or (B,)
                  eta:float=0., # weight of the parallel part (1 with no momentum/rescaling: CFG)
                  norm_threshold:float=0., # r: rescale Delta to norm <= r per sample (0: off)
@@ -186,7 +195,8 @@ class APGUpdate:
         delta = d_c - d_null
         if self.momentum:
             tt = None if t is None else float(torch.as_tensor(t).max())
-            if self.running is None or self.running.shape != delta.shape or (tt is not None and self.last_t is not None and tt > self.last_t):
+            if (self.running is None or self.running.shape != delta.shape
+                or (tt is not None and self.last_t is not None and tt > self.last_t)):
                 self.running = torch.zeros_like(delta)
             delta = delta + self.momentum*self.running
             self.running, self.last_t = delta, tt
@@ -201,8 +211,10 @@ def guide(denoiser, # class-conditional D(x, t, labels=...), trained with a null
           null_label:int, # id of the null (unconditional) class, usually `n_classes`
           t_lo:float=0., t_hi:float=math.inf, # guide only for levels in (t_lo, t_hi]; D_c alone elsewhere
          ):
-    "Guided denoiser `(x, t, labels)`: `combine(D_c, D_null, t)` for levels in `(t_lo, t_hi]`, `D_c` elsewhere (1 model call there)."
-    if not 0 <= t_lo < t_hi: raise ValueError(f"the guidance interval (t_lo, t_hi] needs 0 <= t_lo < t_hi, got ({t_lo}, {t_hi}]")
+    ("Guided denoiser `(x, t, labels)`: `combine(D_c, D_null, t)` for levels in `(t_lo, t_hi]`, "
+     "`D_c` elsewhere (1 model call there).")
+    if not 0 <= t_lo < t_hi:
+        raise ValueError(f"the guidance interval (t_lo, t_hi] needs 0 <= t_lo < t_hi, got ({t_lo}, {t_hi}]")
     def guided(x:Tensor, t, labels=None)->Tensor:
         if labels is None: raise ValueError("a guided denoiser needs class labels")
         labels, tb = _labels(labels, x), bcast(t, x)
@@ -216,7 +228,8 @@ def guide(denoiser, # class-conditional D(x, t, labels=...), trained with a null
 def cfg_interval(denoiser, w, null_label:int, # as in `cfg`
                  t_lo:float=0.28, t_hi:float=5.42, # the interval (EDM2 ImageNet-512 setting of Kynkäänniemi et al.)
                 ):
-    "CFG with a guidance interval: $D_\\varnothing + (1+w)(D_c - D_\\varnothing)$ for $t \\in (t_{lo}, t_{hi}]$, $D_c$ elsewhere."
+    ("CFG with a guidance interval: $D_\\varnothing + (1+w)(D_c - D_\\varnothing)$ for "
+     "$t \\in (t_{lo}, t_{hi}]$, $D_c$ elsewhere.")
     return guide(denoiser, cfg_update(w), null_label, t_lo, t_hi)
 
 def apg(denoiser, w, null_label:int, # as in `cfg`
@@ -325,7 +338,8 @@ def slerp(z1:Tensor, z2:Tensor, # latents of one shape (B, ...)
           alpha, # position in [0, 1]: a number or (B,)
          )->Tensor:
     "Spherical interpolation between `z1` and `z2`, per sample."
-    if z1.shape != z2.shape: raise ValueError(f"slerp needs latents of one shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+    if z1.shape != z2.shape:
+        raise ValueError(f"slerp needs latents of one shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
     u1, u2 = z1.reshape(len(z1), -1), z2.reshape(len(z2), -1)
     cos = (F.normalize(u1, dim=1)*F.normalize(u2, dim=1)).sum(1).clamp(-1, 1)
     theta, a = bcast(cos.acos(), z1), bcast(alpha, z1)
@@ -386,7 +400,8 @@ def _a_space(A, y:Tensor, mask)->tuple:
     if not fits:
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to the A-space shape {tuple(Ay.shape)}")
     if mask.numel() and checkable(mask) and not ((mask >= 0) & (mask <= 1)).all():
-        raise ValueError(f"mask must lie in [0, 1] (1 = generate, 0 = keep), got values in [{mask.min().item():.4g}, {mask.max().item():.4g}]")
+        raise ValueError(f"mask must lie in [0, 1] (1 = generate, 0 = keep), got values in "
+                         f"[{mask.min().item():.4g}, {mask.max().item():.4g}]")
     return Ay, mask
 
 def zero_shot_edit(model, # consistency model f
@@ -431,17 +446,21 @@ def patch_basis(p:int=8, dtype=torch.float32, device=None)->Tensor:
     return _orthobasis(torch.ones(p*p, dtype=torch.float64)).to(dtype=dtype, device=device)
 
 def colorize_op(y:Tensor)->tuple:
-    "`(A, A_inv, mask)` of colorisation for RGB images like `y`: channel coordinates in the luma basis, the two chroma ones generated."
-    if y.ndim != 4 or y.shape[1] != 3: raise ValueError(f"colorize takes RGB images (B, 3, H, W), got shape {tuple(y.shape)}")
+    ("`(A, A_inv, mask)` of colorisation for RGB images like `y`: channel coordinates in the luma basis, "
+     "the two chroma ones generated.")
+    if y.ndim != 4 or y.shape[1] != 3:
+        raise ValueError(f"colorize takes RGB images (B, 3, H, W), got shape {tuple(y.shape)}")
     Q = luma_basis(y.dtype, y.device)
     A = lambda x: torch.einsum("ji,bjhw->bihw", Q, x)       # channel coordinates Q^T x
     A_inv = lambda c: torch.einsum("ij,bjhw->bihw", Q, c)   # back: Q c
     return A, A_inv, torch.tensor([0., 1., 1.], dtype=y.dtype, device=y.device).reshape(1, 3, 1, 1)
 
 def super_resolve_op(y:Tensor, patch:int=8)->tuple:
-    "`(A, A_inv, mask)` of super-resolution for images like `y`: per-patch coordinates in `patch_basis`, all but the patch mean generated."
+    ("`(A, A_inv, mask)` of super-resolution for images like `y`: per-patch coordinates in `patch_basis`, "
+     "all but the patch mean generated.")
     if y.ndim != 4 or y.shape[-1] % patch or y.shape[-2] % patch:
-        raise ValueError(f"super_resolve takes images (B, C, H, W) with H and W multiples of patch={patch}, got shape {tuple(y.shape)}")
+        raise ValueError(f"super_resolve takes images (B, C, H, W) with H and W multiples of patch={patch}, "
+                         f"got shape {tuple(y.shape)}")
     B, C, H, W = y.shape
     p, Q = patch, patch_basis(patch, y.dtype, y.device)
     def A(x): return x.reshape(B, C, H//p, p, W//p, p).permute(0, 1, 2, 4, 3, 5).reshape(B, C, H//p, W//p, p*p) @ Q
@@ -450,7 +469,9 @@ def super_resolve_op(y:Tensor, patch:int=8)->tuple:
     mask[0] = 0
     return A, A_inv, mask
 
-def colorize(model, y:Tensor, # RGB images (B, 3, H, W) (a gray image repeated over 3 channels works): only their luma is kept
+def colorize(model,
+             # RGB images (B, 3, H, W) (a gray image repeated over 3 channels works): only their luma is kept
+             y:Tensor,
              taus, generator=None, **kwargs)->Tensor:
     "Zero-shot colorisation: generate the two chroma coordinates of the luma basis."
     return zero_shot_edit(model, y, *colorize_op(y), taus, generator, **kwargs)
@@ -467,7 +488,8 @@ def dm_zero_shot_edit(denoiser, # EDM denoiser D(x, t, labels=None, w=None)
                       heun:bool=True, generator=None, labels=None, w=None,
                       clip:bool=True, # clip the result
                      )->Tensor:
-    "Zero-shot editing with a diffusion model: Heun steps, the known coordinates replaced by those of the noised reference after each."
+    ("Zero-shot editing with a diffusion model: Heun steps, the known coordinates replaced by those of the "
+     "noised reference after each.")
     if sigmas is None: _check_steps(n_steps, 2, "dm_zero_shot_edit")
     ts = _grid(edm_sigmas(n_steps) if sigmas is None else sigmas, True, "dm_zero_shot_edit")
     Ay, mask = _a_space(A, y, mask)

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
 from .core import ParamScheduler, SchedCos
-from .pfode import (EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser, exact_denoiser, exact_log_density, flow_map, ode_path, prior_quantiles,
-                         new_figure)
+from .pfode import (EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser, exact_denoiser, exact_log_density, flow_map,
+                         ode_path, prior_quantiles, new_figure)
 from .nets import ToyMLP
 from .losses import DSMLoss, IGCTLoss, IGCTPair, GuidedCDLoss, guide_prob
 from .train import consistency_learner
@@ -38,7 +38,8 @@ def two_class_data(n:int, # number of samples (half of each class)
 def _check_labels(labels:Tensor, n_classes:int, null_ok:bool):
     hi = n_classes + int(null_ok)
     if labels.is_floating_point() or ((labels < 0) | (labels >= hi)).any():
-        raise ValueError(f"class ids must be integers in [0, {hi - 1}]" + (f" ({n_classes} = null class)" if null_ok else "")
+        raise ValueError(f"class ids must be integers in [0, {hi - 1}]"
+                         + (f" ({n_classes} = null class)" if null_ok else "")
                          + f", got values in [{labels.min().item()}, {labels.max().item()}]")
 
 class ExactTwoClass(nn.Module):
@@ -46,10 +47,13 @@ class ExactTwoClass(nn.Module):
     n_classes = 2
     def __init__(self, s:float=S):
         super().__init__()
-        self.means, self.stds, self.comp = torch.tensor(MEANS, dtype=torch.float64), torch.full((2,), float(s), dtype=torch.float64), torch.arange(2)
+        self.means, self.stds, self.comp = (torch.tensor(MEANS, dtype=torch.float64),
+                                            torch.full((2,), float(s), dtype=torch.float64), torch.arange(2))
     def forward(self, x:Tensor, t, labels=None, w=None)->Tensor:
         if labels is None: raise ValueError("the two-class denoiser needs labels: 0, 1, or 2 (the null class)")
-        if w is not None: raise ValueError("got a guidance weight w, but the exact denoiser has no guidance input: wrap it with `cfg`")
+        if w is not None:
+            raise ValueError("got a guidance weight w, but the exact denoiser has no guidance input: "
+                             "wrap it with `cfg`")
         _check_labels(labels, 2, null_ok=True)
         x64, t64 = x.double(), torch.as_tensor(t, dtype=torch.float64)
         cond = exact_denoiser(x64, t64, self.means, self.stds, comp_labels=self.comp, labels=labels.clamp(max=1))
@@ -60,9 +64,11 @@ def ideal_igct_denoiser(omega:float, # paper guidance weight (omega = 1 + w)
                         s:float=S,
                         gate:str="posterior", # 'posterior': a = P(guided | x_t, c); 'prior': a = p_g(t)
                         t_low:float=11., t_high:float=14.3, power:float=2., p_max:float=.9): # iGCT's gate p_g(t)
-    "The field iGCT's guided CT regresses on: $(1-a)D_c + a\\,(D_\\varnothing + \\omega(\\mu_c - D_\\varnothing))$, as `(x, t, labels)`."
+    ("The field iGCT's guided CT regresses on: "
+     "$(1-a)D_c + a\\,(D_\\varnothing + \\omega(\\mu_c - D_\\varnothing))$, as `(x, t, labels)`.")
     if gate not in ("posterior", "prior"): raise ValueError(f"gate must be 'posterior' or 'prior', got {gate!r}")
-    m, sd, comp = torch.tensor(MEANS, dtype=torch.float64), torch.full((2,), float(s), dtype=torch.float64), torch.arange(2)
+    m, sd, comp = (torch.tensor(MEANS, dtype=torch.float64), torch.full((2,), float(s), dtype=torch.float64),
+                   torch.arange(2))
     def D(x:Tensor, t, labels=None)->Tensor:
         if labels is None: raise ValueError("the ideal iGCT field needs class labels 0 or 1")
         _check_labels(labels, 2, null_ok=False)
@@ -73,7 +79,8 @@ def ideal_igct_denoiser(omega:float, # paper guidance weight (omega = 1 + w)
         if gate == "prior": a = pg
         else:
             # log p_t(x) and log p_t(x | c); the masked mixture keeps the class weight 1/2, so add log 2 back
-            lp, lpc = exact_log_density(x64, t64, m, sd), exact_log_density(x64, t64, m, sd, comp_labels=comp, labels=labels) + math.log(2)
+            lp, lpc = (exact_log_density(x64, t64, m, sd),
+                       exact_log_density(x64, t64, m, sd, comp_labels=comp, labels=labels) + math.log(2))
             a = torch.where(pg > 0, torch.sigmoid(pg.log() + lp - (1 - pg).log() - lpc), torch.zeros_like(pg))
         return ((1 - a)*d_c + a*(d_null + omega*(m[labels] - d_null))).to(x.dtype)
     return D
@@ -96,27 +103,34 @@ def _w1_to_class(y:Tensor, s:float)->float:
 def guidance_metrics(x:Tensor, labels:Tensor, s:float=S)->dict:
     "Mean, std, share beyond 2 + 3s and W1 to N(2, s^2) of the samples of both classes, class 0 mirrored ($x \\to -x$)."
     y = torch.where(labels == 1, x, -x).double()
-    return dict(mean=y.mean().item(), std=y.std().item(), beyond=(y > 2 + 3*s).double().mean().item(), w1=_w1_to_class(y, s))
+    return dict(mean=y.mean().item(), std=y.std().item(), beyond=(y > 2 + 3*s).double().mean().item(),
+                w1=_w1_to_class(y, s))
 
 def per_class(x:Tensor, labels:Tensor)->dict:
     "Mean and std of each class's samples."
-    return {c: dict(mean=x[labels == c].double().mean().item(), std=x[labels == c].double().std().item()) for c in (0, 1)}
+    return {c: dict(mean=x[labels == c].double().mean().item(), std=x[labels == c].double().std().item())
+            for c in (0, 1)}
 
 # reference simulation: exact denoisers, 2000-step Heun, 20000 samples of class +
-REFERENCE = {"cfg_exact": {1: (1.99, .50, .002, .007), 3: (2.50, .31, .004, .50), 7: (2.99, .25, .035, .99), 13: (3.46, .22, .385, 1.45)},
-             "igct_exact": {1: (1.99, .50, .002, .007), 3: (2.10, .49, .002, .10), 7: (2.31, .46, .005, .31), 13: (2.61, .43, .021, .61)}}
+REFERENCE = {"cfg_exact": {1: (1.99, .50, .002, .007), 3: (2.50, .31, .004, .50), 7: (2.99, .25, .035, .99),
+                           13: (3.46, .22, .385, 1.45)},
+             "igct_exact": {1: (1.99, .50, .002, .007), 3: (2.10, .49, .002, .10), 7: (2.31, .46, .005, .31),
+                            13: (2.61, .43, .021, .61)}}
 
 def reference_tolerance(std:float, share:float, n:int, n_ref:int=20000, z:float=3., rounding:float=.005)->dict:
-    "Tolerances for a mean, a std and a share measured on `n` samples against reference values from `n_ref` samples, rounded (2 digits; shares 3)."
+    ("Tolerances for a mean, a std and a share measured on `n` samples against reference values from `n_ref` samples, "
+     "rounded (2 digits; shares 3).")
     k = math.sqrt(1/n + 1/n_ref)
-    return dict(mean=z*std*k + rounding, std=z*std*k/math.sqrt(2) + rounding, beyond=z*math.sqrt(share*(1 - share))*k + rounding/10)
+    return dict(mean=z*std*k + rounding, std=z*std*k/math.sqrt(2) + rounding,
+                beyond=z*math.sqrt(share*(1 - share))*k + rounding/10)
 
 # %% ../nbs/06_toy_guidance.ipynb #da51132c
 W_RANGE = (0., 14.)  # iGCT's and guided CD's training range of w (omega in [1, 15])
 INTERVAL = (.28, 5.42)  # guidance interval (EDM2 ImageNet-512 setting of Kynkäänniemi et al.)
 
 def toy_guidance_models(seed:int=0, hidden:int=64, depth:int=3)->dict:
-    "Fresh ToyMLP models: `edm` (CFG teacher, null class 2), `guided_cd` (CM with a guidance input) and `igct` (an `IGCTPair`)."
+    ("Fresh ToyMLP models: `edm` (CFG teacher, null class 2), `guided_cd` (CM with a guidance input) "
+     "and `igct` (an `IGCTPair`).")
     net = lambda g=False: ToyMLP(hidden=hidden, depth=depth, n_classes=2, guidance_embed=g)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -129,9 +143,10 @@ def fit_toy(model:nn.Module, loss, # a wrapped model and its `ctinv.losses` loss
     "Train `model` on the two-class toy with `consistency_learner` (labels on); returns its EMA copy in eval mode."
     if steps < steps_per_epoch: raise ValueError(f"steps must be >= steps_per_epoch ({steps_per_epoch}), got {steps}")
     x, lab = two_class_data(bs*steps_per_epoch, s, seed)
-    learn = consistency_learner(tensor_dls(x, lab, bs=bs), model, loss, lr=lr, use_labels=True, ema=ema, seed=seed, quiet=True,
-                                cbs=[ParamScheduler({"lr": SchedCos(lr, lr*lr_final)})])
-    with torch.random.fork_rng(devices=[]): learn.fit_ct(steps // steps_per_epoch)  # the Learner seeds the global RNG per epoch
+    learn = consistency_learner(tensor_dls(x, lab, bs=bs), model, loss, lr=lr, use_labels=True, ema=ema, seed=seed,
+                                quiet=True, cbs=[ParamScheduler({"lr": SchedCos(lr, lr*lr_final)})])
+    with torch.random.fork_rng(devices=[]):
+        learn.fit_ct(steps // steps_per_epoch)  # the Learner seeds the global RNG per epoch
     return learn.ema_model.eval().requires_grad_(False)
 
 def train_toy_guidance(steps:int=2000, # optimiser steps of each model (iGCT: of the pair)
@@ -141,8 +156,10 @@ def train_toy_guidance(steps:int=2000, # optimiser steps of each model (iGCT: of
     "Train the CFG-EDM (DSM, label dropout 0.2), guided CD from it, and iGCT; returns the EMA models by name."
     ms = toy_guidance_models(seed, hidden, depth)
     edm = fit_toy(ms["edm"], DSMLoss(label_dropout=.2, n_classes=2), steps, seed=seed, s=s)
-    gcd = fit_toy(ms["guided_cd"], GuidedCDLoss(edm, null_label=NULL, w_min=W_RANGE[0], w_max=W_RANGE[1], n_classes=2), steps, seed=seed + 1, s=s)
-    pair = fit_toy(ms["igct"], IGCTLoss(n_classes=2, w_min=W_RANGE[0], w_max=W_RANGE[1], p_mean=igct_p_mean), steps, seed=seed + 2, s=s)
+    gcd = fit_toy(ms["guided_cd"], GuidedCDLoss(edm, null_label=NULL, w_min=W_RANGE[0], w_max=W_RANGE[1], n_classes=2),
+                  steps, seed=seed + 1, s=s)
+    pair = fit_toy(ms["igct"], IGCTLoss(n_classes=2, w_min=W_RANGE[0], w_max=W_RANGE[1], p_mean=igct_p_mean), steps,
+                   seed=seed + 2, s=s)
     gcd.w_range = pair.denoiser.w_range = W_RANGE
     return dict(edm=edm, guided_cd=gcd, igct=pair)
 
@@ -156,14 +173,19 @@ def guided_sample(model, # consistency model f(x, t, labels, w) with a guidance 
                   labels, # class ids in [0, n_classes)
                   w:float|None=None, # guidance weight (code convention, omega = 1 + w); must lie in `model.w_range`
                   T:float=T_MAX, clip:bool=False)->Tensor:
-    "One-step guided sampling $f(x_T, T\\mid c, w)$, refusing a `w` the model was not trained on and class ids out of range."
+    ("One-step guided sampling $f(x_T, T\\mid c, w)$, refusing a `w` the model was not trained on "
+     "and class ids out of range.")
     labels = torch.as_tensor(labels).expand(x_T.shape[:1])
     n = next((m.n_classes for m in model.modules() if isinstance(getattr(m, "n_classes", None), int)), 0)
     _check_labels(labels, n, null_ok=False)
     if w is not None:
-        if not _has_guidance_input(model): raise ValueError("got a guidance weight w, but this model has no guidance input (built with guidance_embed=False)")
+        if not _has_guidance_input(model):
+            raise ValueError("got a guidance weight w, but this model has no guidance input "
+                             "(built with guidance_embed=False)")
         lo, hi = getattr(model, "w_range", (-math.inf, math.inf))
-        if not lo <= w <= hi: raise ValueError(f"w = {w} (omega = {1 + w}) is outside the range the model was trained on, w in [{lo}, {hi}]")
+        if not lo <= w <= hi:
+            raise ValueError(f"w = {w} (omega = {1 + w}) is outside the range the model was trained on, "
+                             f"w in [{lo}, {hi}]")
     return cm_sample(model, x_T, T, labels, w, clip)
 
 def sample_toy(method:str, # 'cfg', 'cfg_interval', 'apg', 'guided_cd' or 'igct'
@@ -171,7 +193,8 @@ def sample_toy(method:str, # 'cfg', 'cfg_interval', 'apg', 'guided_cd' or 'igct'
                omega:float, # paper guidance weight (w = omega - 1)
                n:int=2000, # samples per class
                seed:int=0)->tuple[Tensor, Tensor]:
-    "`(x, labels)`: `n` samples of each class by `method` at guidance `omega` (CFG family: 18-level Heun, 35 guided evaluations)."
+    ("`(x, labels)`: `n` samples of each class by `method` at guidance `omega` "
+     "(CFG family: 18-level Heun, 35 guided evaluations).")
     if omega < 1: raise ValueError(f"omega must be >= 1 (omega = 1: no guidance), got {omega}")
     g = torch.Generator().manual_seed(seed)
     x_T, lab, w = T_MAX*torch.randn(2*n, generator=g), torch.arange(2).repeat_interleave(n), omega - 1
@@ -191,7 +214,9 @@ def _band(ax, s):
 @torch.no_grad()
 def plot_dynamics(models:dict|None=None, # from `train_toy_guidance`; None: the exact row only
                   omegas=OMEGAS, n_paths:int=30, n_levels:int=48, s:float=S):
-    "Dynamics of guidance, class +: PF-ODE paths of CFG (orange) and of the ideal iGCT field (green) with the exact denoisers; learned row: the CFG-EDM's guided paths and iGCT's predictions $f(x_t, t\\mid +, w)$ along the ideal paths."
+    ("Dynamics of guidance, class +: PF-ODE paths of CFG (orange) and of the ideal iGCT field (green) "
+     "with the exact denoisers; learned row: the CFG-EDM's guided paths and iGCT's predictions "
+     "$f(x_t, t\\mid +, w)$ along the ideal paths.")
     xT, lab = prior_quantiles(n_paths), torch.ones(n_paths, dtype=torch.long)
     ts = torch.logspace(math.log10(T_MAX), math.log10(EPS), n_levels, dtype=torch.float64)
     rows = 1 if models is None else 2
@@ -204,8 +229,10 @@ def plot_dynamics(models:dict|None=None, # from `train_toy_guidance`; None: the 
         if models is not None:
             Gl = cfg(models["edm"], om - 1, NULL)
             f = models["igct"].denoiser
-            pred = f(ideal.flatten().float(), ts.repeat_interleave(n_paths).float(), lab.repeat(n_levels), torch.full((n_levels*n_paths,), om - 1.))
-            paths += [(ode_path(xT.float(), ts, lambda x, t: Gl(x, t, lab), steps=2*n_levels), "tab:orange"), (pred.reshape(n_levels, n_paths), "tab:green")]
+            pred = f(ideal.flatten().float(), ts.repeat_interleave(n_paths).float(), lab.repeat(n_levels),
+                     torch.full((n_levels*n_paths,), om - 1.))
+            paths += [(ode_path(xT.float(), ts, lambda x, t: Gl(x, t, lab), steps=2*n_levels), "tab:orange"),
+                      (pred.reshape(n_levels, n_paths), "tab:green")]
         for i in range(rows):
             ax = axs[i, j]
             _band(ax, s)
@@ -226,7 +253,8 @@ def plot_densities(samples:dict, # {method: {omega: (x, labels)}}
     axs = fig.subplots(1, len(omegas), sharey=True)
     grid = np.linspace(-1, 6, 300)
     for ax, om in zip(axs, omegas):
-        ax.fill_between(grid, np.exp(-(grid - 2)**2/(2*s**2))/(s*np.sqrt(2*np.pi)), color="tab:blue", alpha=.2, lw=0, label="class density")
+        ax.fill_between(grid, np.exp(-(grid - 2)**2/(2*s**2))/(s*np.sqrt(2*np.pi)), color="tab:blue", alpha=.2, lw=0,
+                        label="class density")
         for m, d in samples.items():
             if om not in d: continue
             x, lab = d[om]
@@ -267,11 +295,13 @@ def toy_guidance_samples(steps:int=2000, seed:int=0, n:int=2000, n_exact:int=400
     return samples, models
 
 def toy_guidance_demo(out, # output folder (created; must be writable)
-                      seed:int=0, steps:int=700, # seed and optimiser steps of each learned model (700: about 3 CPU minutes on one thread)
+                      # seed and optimiser steps of each learned model (700: about 3 CPU minutes on one thread)
+                      seed:int=0, steps:int=700,
                       quiet:bool=True, # no progress lines
                       n:int=2000, # samples per class of the learned methods
                      )->dict:
-    "Fig. 3 of iGCT: writes `guidance.json` `{method: {omega: {mean, std, beyond, w1}}}` (both classes, class − mirrored), `dynamics.png`, `densities.png`."
+    ("Fig. 3 of iGCT: writes `guidance.json` `{method: {omega: {mean, std, beyond, w1}}}` "
+     "(both classes, class − mirrored), `dynamics.png`, `densities.png`.")
     out, t0 = _check_out(out), time.time()
     if steps < 100: raise ValueError(f"steps must be >= 100 (one epoch), got {steps}")
     samples, models = toy_guidance_samples(steps, seed, n, quiet=quiet)

@@ -10,9 +10,10 @@ from copy import deepcopy
 from contextlib import contextmanager
 import torch, torch.nn as nn
 from torch import Tensor
-from .core import (Learner, Callback, DataLoaders, CancelEpochException, CancelFitException, GradientClip, ProgressCallback,
-                        MixedPrecision, to_float, RAdam, DistributedDL, rank_distrib, num_distrib, patch, unwrap, model_device,
-                        atomic_write, atomic_write_text, save_checkpoint, read_checkpoint, load_strict, load_checkpoint)
+from .core import (Learner, Callback, DataLoaders, CancelEpochException, CancelFitException, GradientClip,
+                        ProgressCallback, MixedPrecision, to_float, RAdam, DistributedDL, rank_distrib, num_distrib,
+                        patch, unwrap, model_device, atomic_write, atomic_write_text, save_checkpoint, read_checkpoint,
+                        load_strict, load_checkpoint)
 from .data import tensor_dls
 from .presets import TRAIN_PRESETS
 from .losses import make_pair, make_loss, check_choice, DEFAULT_METHOD
@@ -33,12 +34,14 @@ class ConsistencyCB(Callback):
     def before_batch(self):
         x0, labels = self.xb[0], (self.yb[0] if self.use_labels and len(self.yb) else None)
         teacher = getattr(self.learn, "teacher", None)
-        self.learn.xb, self.learn.yb = self.loss.batch(unwrap(self.model), x0, labels, step=self.train_iter, teacher=teacher)
+        self.learn.xb, self.learn.yb = self.loss.batch(unwrap(self.model), x0, labels, step=self.train_iter,
+                                                       teacher=teacher)
 
 # %% ../nbs/04d_train.ipynb #561b8f82
 @torch.no_grad()
 def ema_update(ema:nn.Module, model:nn.Module, beta:float):
-    "$\\theta_{ema} \\leftarrow \\beta\\,\\theta_{ema} + (1-\\beta)\\,\\theta$ for parameters and floating buffers; other buffers copied."
+    ("$\\theta_{ema} \\leftarrow \\beta\\,\\theta_{ema} + (1-\\beta)\\,\\theta$ "
+     "for parameters and floating buffers; other buffers copied.")
     ep, mp = list(ema.parameters()), list(model.parameters())
     torch._foreach_lerp_(ep, [p.detach() for p in mp], 1 - beta)
     for eb, mb in zip(ema.buffers(), model.buffers()):
@@ -48,9 +51,11 @@ def ema_update(ema:nn.Module, model:nn.Module, beta:float):
 class EMA(Callback):
     "Keep `learn.ema_model`, an evaluation EMA of the inner model (rate `beta`, or a half-life in images)."
     order = 60
-    def __init__(self, beta:float=0.9999, half_life_img:float|None=None): self.beta, self.half_life_img = beta, half_life_img
+    def __init__(self, beta:float=0.9999, half_life_img:float|None=None):
+        self.beta, self.half_life_img = beta, half_life_img
     def before_fit(self):
-        if getattr(self.learn, "ema_model", None) is None: self.learn.ema_model = deepcopy(unwrap(self.model)).eval().requires_grad_(False)
+        if getattr(self.learn, "ema_model", None) is None:
+            self.learn.ema_model = deepcopy(unwrap(self.model)).eval().requires_grad_(False)
         self.learn.ema_model.to(model_device(self.model))   # a copy made (or loaded) before fastai moved the model
     def rate(self):
         if self.half_life_img is None: return self.beta
@@ -62,7 +67,8 @@ class EMATeacher(Callback):
     order = 61
     def __init__(self, loss): self.loss = loss
     def before_fit(self):
-        if getattr(self.learn, "teacher", None) is None: self.learn.teacher = deepcopy(unwrap(self.model)).requires_grad_(False)
+        if getattr(self.learn, "teacher", None) is None:
+            self.learn.teacher = deepcopy(unwrap(self.model)).requires_grad_(False)
         self.learn.teacher.to(model_device(self.model))
     def after_step(self): ema_update(self.learn.teacher, unwrap(self.model), self.loss.target_ema_rate(self.train_iter))
 
@@ -75,12 +81,15 @@ class NaNGuard(Callback):
     def after_loss(self):
         if self.training and not torch.isfinite(self.loss).all():
             ck = getattr(self.learn, "ckpt_dir", None)
-            raise TrainingDiverged(f"training loss became {self.loss.item()} at step {self.train_iter} (epoch {self.epoch}); "
-                                   + (f"the last good checkpoint is in {ck}" if ck else "no checkpoint was being written")
+            raise TrainingDiverged(f"training loss became {self.loss.item()} at step {self.train_iter} "
+                                   f"(epoch {self.epoch}); "
+                                   + (f"the last good checkpoint is in {ck}" if ck
+                                      else "no checkpoint was being written")
                                    + ". Lower the learning rate, enable gradient clipping, or check the data range.")
 
 class AutocastCPU(Callback):
-    "bf16 autocast on the CPU, with the hooks of fastai's `MixedPrecision` (predictions converted by its `to_float`: tensors only)."
+    ("bf16 autocast on the CPU, with the hooks of fastai's `MixedPrecision` "
+     "(predictions converted by its `to_float`: tensors only).")
     order = 10
     ac = None
     def before_batch(self):
@@ -95,10 +104,12 @@ class AutocastCPU(Callback):
         if self.ac is not None: ac, self.ac = self.ac, None; ac.__exit__(None, None, None)
 
 def end_autocast(learn:Learner):
-    "Leave the autocast regions `learn`'s callbacks entered: fastai's loop has no `finally`, so an exception mid-batch leaves them on."
+    ("Leave the autocast regions `learn`'s callbacks entered: fastai's loop has no `finally`, "
+     "so an exception mid-batch leaves them on.")
     for cb in learn.cbs:
         if isinstance(cb, AutocastCPU): cb.close()
-        elif isinstance(cb, MixedPrecision) and getattr(cb, "autocast", None) is not None and torch.is_autocast_enabled("cuda"):
+        elif (isinstance(cb, MixedPrecision) and getattr(cb, "autocast", None) is not None
+              and torch.is_autocast_enabled("cuda")):
             cb.autocast.__exit__(None, None, None)
 
 # %% ../nbs/04d_train.ipynb #3a9f0271
@@ -126,9 +137,11 @@ class Checkpointer(Callback):
     def after_epoch(self):
         if not self.trained: return  # a skipped (already trained) epoch of a resumed run
         mean = lambda s: s[0]/s[1] if s[1] else None
-        self.history.append(dict(epoch=self.epoch, step=int(self.train_iter), train_loss=mean(self.sums["train"]), valid_loss=mean(self.sums["valid"])))
+        self.history.append(dict(epoch=self.epoch, step=int(self.train_iter), train_loss=mean(self.sums["train"]),
+                                 valid_loss=mean(self.sums["valid"])))
         last = self.epoch == self.n_epoch - 1
-        if getattr(self.learn, "ckpt_dir", None) and rank_distrib() == 0 and ((self.epoch + 1) % self.every == 0 or last):
+        if (getattr(self.learn, "ckpt_dir", None) and rank_distrib() == 0
+            and ((self.epoch + 1) % self.every == 0 or last)):
             save_checkpoint(self.learn, self.learn.ckpt_dir, self.epoch, self.history, self.config)
 
 # %% ../nbs/04d_train.ipynb #d5880c90
@@ -136,11 +149,13 @@ class Checkpointer(Callback):
 def fit_ct(self:Learner, n_epoch:int, lr:float|None=None,
            resume:bool=False, # continue from `self.ckpt_dir` when it holds a checkpoint
           ):
-    "`fit` for consistency training: constant lr, optional exact resume from the checkpoint folder; autocast ends even when fit raises."
+    ("`fit` for consistency training: constant lr, optional exact resume from the checkpoint folder; "
+     "autocast ends even when fit raises.")
     start, ck = 0, self.cbs.filter(lambda c: isinstance(c, Checkpointer))
     try:
         if resume and getattr(self, "ckpt_dir", None) and (Path(self.ckpt_dir)/"checkpoint.json").exists():
-            self.model.to(getattr(self.dls, "device", None))   # where fit will train: the optimiser, EMA and teacher state follow it
+            # where fit will train: the optimiser, EMA and teacher state follow it
+            self.model.to(getattr(self.dls, "device", None))
             meta = load_checkpoint(self, self.ckpt_dir)
             start = meta["epoch"] + 1
             if ck: ck[0].history = list(meta["history"])
@@ -181,15 +196,20 @@ def consistency_learner(dls:DataLoaders, # batches of `(x0, labels)`
                         cbs:list|None=None,
                        )->Learner:
     "A fastai `Learner` set up for consistency-family training."
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
-    if precision not in PRECISIONS + (None,): raise ValueError(f"precision must be None or one of {PRECISIONS}, got {precision!r}")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
+    if precision not in PRECISIONS + (None,):
+        raise ValueError(f"precision must be None or one of {PRECISIONS}, got {precision!r}")
     cb = [ConsistencyCB(loss, use_labels), NaNGuard(), SeedCB(seed), Checkpointer(ckpt_every, config)]
-    if ema is not None or ema_half_life_img is not None: cb.append(EMA(ema if ema is not None else 0.9999, ema_half_life_img))
+    if ema is not None or ema_half_life_img is not None:
+        cb.append(EMA(ema if ema is not None else 0.9999, ema_half_life_img))
     if getattr(loss, "ema_teacher", False): cb.append(EMATeacher(loss))
     if clip is not None: cb.append(GradientClip(clip))
-    learn = Learner(dls, model, loss_func=loss, lr=lr, opt_func=partial(RAdam, sqr_mom=0.999, eps=1e-8), cbs=cb + list(cbs or []))
+    learn = Learner(dls, model, loss_func=loss, lr=lr, opt_func=partial(RAdam, sqr_mom=0.999, eps=1e-8),
+                    cbs=cb + list(cbs or []))
     learn.ckpt_dir = None if ckpt_dir is None else Path(ckpt_dir)
-    on_cuda = (torch.device(dls.device) if getattr(dls, "device", None) is not None else model_device(model)).type == "cuda"
+    on_cuda = (torch.device(dls.device) if getattr(dls, "device", None) is not None
+               else model_device(model)).type == "cuda"
     if precision == "fp16":
         if not on_cuda: raise ValueError("fp16 mixed precision needs a CUDA device; use precision='bf16' on the CPU")
         learn.to_fp16()
@@ -211,7 +231,8 @@ def _broadcast(self:DistributedDL, t, rank):
 
 @contextmanager
 def distrib_ctx_auto(learn:Learner):
-    "`learn.distrib_ctx` with `cpu=True` when there is no GPU and no BatchNorm syncing; ends the process group it started."
+    ("`learn.distrib_ctx` with `cpu=True` when there is no GPU and no BatchNorm syncing; "
+     "ends the process group it started.")
     dist = torch.distributed
     started = dist.is_available() and not dist.is_initialized()
     try:
@@ -225,15 +246,18 @@ def n_epochs_for(dls, preset:str='digits', steps:int|None=None, epochs:int|None=
     "Epochs to train: `epochs`, else enough for `steps` (default: the preset's) optimiser steps."
     if epochs is not None and steps is not None: raise ValueError("give epochs or steps, not both")
     if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
         return epochs
     steps = TRAIN_PRESETS[preset]['steps'] if steps is None else steps
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     return max(1, math.ceil(steps/len(dls.train)))
 
 def train_pair(dls, # loaders of (images, labels) with a `meta` (n_classes, channels, resolution)
                method:str=DEFAULT_METHOD, preset:str='digits',
-               steps:int|None=None, epochs:int|None=None, # length: optimiser steps or epochs (default: the preset's steps)
+               # length: optimiser steps or epochs (default: the preset's steps)
+               steps:int|None=None, epochs:int|None=None,
                lr:float|None=None, # constant learning rate (default: the preset's)
                seed:int=0, # weights, batch order and noise
                ckpt_dir=None, # checkpoint folder (None: none)
@@ -241,34 +265,40 @@ def train_pair(dls, # loaders of (images, labels) with a `meta` (n_classes, chan
                ema_half_life_img:float|None=None, # evaluation EMA (default: the preset's)
                ckpt_every:int|None=None, # epochs between checkpoints (default: about ten per run)
                config:dict|None=None, # stored in the checkpoint
-               precision:str|None=None, # 'fp32' | 'bf16' | 'fp16'; None: `default_precision` of the loaders' device (recorded in the checkpoint)
+               # 'fp32' | 'bf16' | 'fp16'; None: `default_precision` of the loaders' device (recorded in the checkpoint)
+               precision:str|None=None,
                quiet:bool|None=True, cbs=None, loss_kw:dict|None=None, net_kw:dict|None=None):
     "Build the pair and its loss and train them with `consistency_learner`; returns the Learner (`learn.ema_model`)."
     check_choice(preset, TRAIN_PRESETS, 'preset')
     p, meta = TRAIN_PRESETS[preset], dls.meta
-    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0): raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
+    if lr is not None and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning rate must be a finite number > 0, got {lr!r}")
     n_epoch = n_epochs_for(dls, preset, steps, epochs)
     precision = default_precision(getattr(dls, "device", None)) if precision is None else precision
     check_choice(precision, PRECISIONS, 'precision')
     model = make_pair(method, p['net'], meta.n_classes, meta.channels, meta.resolution, seed, **(net_kw or {}))
-    loss_kw = {**(p.get('igct_loss', {}) if method == 'igct' else {}), **(loss_kw or {})}   # the preset's iGCT recipe, then the caller's
+    # the preset's iGCT recipe, then the caller's
+    loss_kw = {**(p.get('igct_loss', {}) if method == 'igct' else {}), **(loss_kw or {})}
     loss = make_loss(method, meta.n_classes, **({'ct_s1': p['ct_s1']} if method == 'ctinv' else {}), **loss_kw)
     learn = consistency_learner(dls, model, loss, lr=lr or p['lr'], use_labels=True, ema=None,
-                                ema_half_life_img=ema_half_life_img or p['ema_half_life_img'],
-                                ckpt_dir=ckpt_dir, ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
-                                config={**(config or {}), 'precision': precision}, quiet=quiet, cbs=cbs, precision=precision)
+                                ema_half_life_img=ema_half_life_img or p['ema_half_life_img'], ckpt_dir=ckpt_dir,
+                                ckpt_every=ckpt_every or max(1, n_epoch//10), seed=seed,
+                                config={**(config or {}), 'precision': precision}, quiet=quiet, cbs=cbs,
+                                precision=precision)
     with distrib_ctx_auto(learn): learn.fit_ct(n_epoch, resume=resume)   # a no-op outside torchrun
     return learn
 
 # %% ../nbs/04d_train.ipynb #4eb8236a
 class LineProgress(Callback):
-    "A line every `every` percent of the training steps: step, smoothed loss, images/s and time left (for logs and pipes)."
+    ("A line every `every` percent of the training steps: step, smoothed loss, "
+     "images/s and time left (for logs and pipes).")
     order = 75
     def __init__(self, every:float=5., # percent of the run between lines
                  log=None): # callable taking a line; default print to stderr
         self.every, self.log = every, log or (lambda s: print(s, file=sys.stderr, flush=True))
     def before_fit(self):
-        self.total, self.t0, self.i0, self.smooth, self.next = self.n_epoch*len(self.dls.train), time.time(), int(self.train_iter), None, 0.
+        self.total, self.t0, self.i0, self.smooth, self.next = (self.n_epoch*len(self.dls.train), time.time(),
+                                                                int(self.train_iter), None, 0.)
     def after_batch(self):
         if not self.training: return
         v = float(self.loss.detach())
@@ -283,7 +313,8 @@ class LineProgress(Callback):
                  f"elapsed {dt:.0f} s  left {left:.0f} s")
 
 class StopOnInterrupt(Callback):
-    "First Ctrl-C or SIGTERM: stop cleanly after the current step, set `learn.interrupted` and `learn.interrupt_signal`; a second one interrupts at once."
+    ("First Ctrl-C or SIGTERM: stop cleanly after the current step, "
+     "set `learn.interrupted` and `learn.interrupt_signal`; a second one interrupts at once.")
     order = 90
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
     def before_fit(self):

@@ -1,4 +1,5 @@
-"(b) `save_checkpoint` on a full disk: no partial file, the error names the checkpoint present; only files the old JSON listed are removed."
+("(b) `save_checkpoint` on a full disk: no partial file, the error names the checkpoint present; "
+ "only files the old JSON listed are removed.")
 import errno, json, os
 import pytest, torch
 from ctinv.pfode import ConsistencyModel
@@ -11,7 +12,8 @@ import ctinv.train as train
 
 @pytest.fixture
 def learn():
-    l = consistency_learner(tensor_dls(torch.randn(40), bs=10), ConsistencyModel(ToyMLP(hidden=8)), CTLoss(), ema=None, quiet=True)
+    l = consistency_learner(tensor_dls(torch.randn(40), bs=10), ConsistencyModel(ToyMLP(hidden=8)), CTLoss(), ema=None,
+                            quiet=True)
     l.create_opt(); l.train_iter = 5
     return l
 
@@ -49,5 +51,5 @@ def test_never_deletes_unlisted(learn, tmp_path):
     save_checkpoint(learn, tmp_path, 1, [])
     new = set(json.loads((tmp_path/"checkpoint.json").read_text())["files"])
     assert all(f.exists() for f in other) and not any((tmp_path/f).exists() for f in old - new)
-    save_checkpoint(learn, tmp_path, 1, [])                      # the same epoch again: new names, the listed ones replaced
+    save_checkpoint(learn, tmp_path, 1, [])                  # the same epoch again: new names, the listed ones replaced
     assert read_checkpoint(tmp_path)[0]["epoch"] == 1 and len(list(tmp_path.glob("*.safetensors"))) == 3

@@ -9,7 +9,8 @@ BIN = Path(sys.executable).parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def run(name, *args, timeout=120):
-    return subprocess.run([str(BIN/name), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT)
+    return subprocess.run([str(BIN/name), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV,
+                          cwd=ROOT)
 
 def snapshot(d:Path)->dict:
     "Every file under `d` with its bytes: what must not change."
@@ -28,10 +29,14 @@ def work(tmp_path_factory):
     import numpy as np
     d = tmp_path_factory.mktemp("bad")
     (d/"a_file").write_text("not a folder")
-    for i in range(12): (d/"one_class"/"c0").mkdir(parents=True, exist_ok=True); Image.fromarray(np.zeros((8, 8), np.uint8)).save(d/"one_class"/"c0"/f"{i}.png")
+    for i in range(12):
+        (d/"one_class"/"c0").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(d/"one_class"/"c0"/f"{i}.png")
     for c, s in (("a", 8), ("b", 9)):
-        (d/"mixed"/c).mkdir(parents=True); [Image.fromarray(np.zeros((s, s), np.uint8)).save(d/"mixed"/c/f"{i}.png") for i in range(4)]
-    p = run("ctinv_train", "--preset", "tiny", "--n_train", 128, "--epochs", 1, "--n_eval", 32, "--n_edit", 8, "--out", d/"run", timeout=600)
+        (d/"mixed"/c).mkdir(parents=True)
+        [Image.fromarray(np.zeros((s, s), np.uint8)).save(d/"mixed"/c/f"{i}.png") for i in range(4)]
+    p = run("ctinv_train", "--preset", "tiny", "--n_train", 128, "--epochs", 1, "--n_eval", 32, "--n_edit", 8,
+            "--out", d/"run", timeout=600)
     assert p.returncode == 0, p.stderr
     return d
 
@@ -81,10 +86,13 @@ def test_train_refuses_folders(work):
              (["--out", work/"new", "--resume", work/"one_class"], "nothing to resume: no checkpoint in"),
              (["--out", work/"new", "--data", work/"one_class"], "the data set has 1 class"),
              (["--out", work/"new", "--data", work/"mixed"], "differ in size"),
-             (["--out", work/"new", "--resume", work/"run", "--preset", "digits"], "trained with preset 'tiny', not 'digits'"),
-             (["--out", work/"new", "--preset", "tiny", "--n_eval", "100000"], "n_eval 100000 is more than the 270 held-out images")]
+             (["--out", work/"new", "--resume", work/"run", "--preset", "digits"],
+              "trained with preset 'tiny', not 'digits'"),
+             (["--out", work/"new", "--preset", "tiny", "--n_eval", "100000"],
+              "n_eval 100000 is more than the 270 held-out images")]
     for args, message in cases: assert_refused(run("ctinv_train", *args), message)
-    assert "--image_size" in run("ctinv_train", "--out", work/"new", "--data", work/"mixed").stderr   # advice the command can follow
+    # advice the command can follow
+    assert "--image_size" in run("ctinv_train", "--out", work/"new", "--data", work/"mixed").stderr
     assert snapshot(work) == before and not (work/"new").exists()         # nothing created or changed
 
 def test_train_refuses_bad_checkpoints(work, tmp_path):
@@ -95,7 +103,8 @@ def test_train_refuses_bad_checkpoints(work, tmp_path):
         w = next((run_/"ckpt").glob("weights-*.safetensors"))
         if case == "missing_key": meta.pop("step")
         if case == "not_safetensors":
-            w.write_bytes(b"this is not a safetensors file" * 10); meta["files"][w.name] = hashlib.sha256(w.read_bytes()).hexdigest()
+            w.write_bytes(b"this is not a safetensors file" * 10)
+            meta["files"][w.name] = hashlib.sha256(w.read_bytes()).hexdigest()
         if case == "corrupt": w.write_bytes(w.read_bytes()[:-8] + b"corrupt!")
         ck.write_text(json.dumps(meta))
         before = snapshot(run_)
@@ -107,7 +116,8 @@ def test_train_refuses_bad_checkpoints(work, tmp_path):
 def test_force_replaces_only_the_run(work, tmp_path):
     import shutil
     d = tmp_path/"run"; shutil.copytree(work/"run", d); (d/"notes.txt").write_text("mine")
-    p = run("ctinv_train", "--out", d, "--force", "--preset", "tiny", "--n_train", 128, "--steps", 2, "--n_eval", 16, "--n_edit", 4, timeout=600)
+    p = run("ctinv_train", "--out", d, "--force", "--preset", "tiny", "--n_train", 128, "--steps", 2, "--n_eval", 16,
+            "--n_edit", 4, timeout=600)
     assert p.returncode == 0, p.stderr
     assert (d/"notes.txt").read_text() == "mine"                             # a file the user made is kept
     assert json.loads((d/"metrics.json").read_text())["steps"] == 2
@@ -142,20 +152,24 @@ def test_disk_full_during_a_run(work, tmp_path, monkeypatch, capsys):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(train.os, "fsync", full)
-    with pytest.raises(SystemExit) as e: cli.train_main(["--out", str(d), "--resume", "--epochs", "2", "--n_eval", "16", "--n_edit", "4"])
+    with pytest.raises(SystemExit) as e:
+        cli.train_main(["--out", str(d), "--resume", "--epochs", "2", "--n_eval", "16", "--n_edit", "4"])
     monkeypatch.setattr(train.os, "fsync", real)
     err = capsys.readouterr().err.splitlines()
-    assert e.value.code == 1 and err[-1].startswith("ctinv_train: error: no space left on device while writing into"), err[-3:]
+    assert (e.value.code == 1
+            and err[-1].startswith("ctinv_train: error: no space left on device while writing into")), err[-3:]
     assert not [p for p in d.rglob("*") if ".tmp" in p.name]                                  # no half-written file
     after = snapshot(d)
-    assert after["metrics.json"] == before["metrics.json"] and after["ckpt/checkpoint.json"] == before["ckpt/checkpoint.json"]
+    assert (after["metrics.json"] == before["metrics.json"]
+            and after["ckpt/checkpoint.json"] == before["ckpt/checkpoint.json"])
     for k in before: assert after[k] == before[k], k                                         # the old checkpoint intact
 
 def test_ctrl_c_stops_cleanly(tmp_path):
     "Ctrl-C stops after the current step with how to continue, no traceback; the run then resumes."
     out = tmp_path/"run"
-    p = subprocess.Popen([str(BIN/"ctinv_train"), "--preset", "tiny", "--n_train", "128", "--steps", "100", "--out", str(out),
-                          "--n_eval", "16", "--n_edit", "4"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+    p = subprocess.Popen([str(BIN/"ctinv_train"), "--preset", "tiny", "--n_train", "128", "--steps", "100",
+                          "--out", str(out), "--n_eval", "16", "--n_edit", "4"],
+                         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     lines = []
     for line in p.stderr:                               # wait for training to be under way (a progress line)
         lines.append(line)
@@ -166,7 +180,8 @@ def test_ctrl_c_stops_cleanly(tmp_path):
     assert p.returncode == 130, (p.returncode, err[-2000:])
     tail = err.strip().splitlines()[-1] if err.strip() else ""
     assert "Traceback" not in err
-    assert tail.startswith("ctinv_train: error: interrupted at step ") and f"continue with `ctinv_train --resume --out {out}`" in tail, tail
+    assert (tail.startswith("ctinv_train: error: interrupted at step ")
+            and f"continue with `ctinv_train --resume --out {out}`" in tail), tail
     assert not (out/"metrics.json").exists() and not [f for f in out.rglob("*") if ".tmp" in f.name]
     q = run("ctinv_train", "--out", out, "--resume", "--steps", "24", "--n_eval", "16", "--n_edit", "4", timeout=600)
     assert q.returncode == 0, q.stderr

@@ -1,5 +1,7 @@
-"""The figure commands: `ctinv_toy` (Fig. 1, five points) runs end to end on one CPU thread and writes what it says, with
-the numbers of nbs/05_toy_inversion.ipynb; `ctinv_toy --figure 3` writes the guidance table of nbs/06_toy_guidance.ipynb."""
+"""The figure commands: `ctinv_toy` (Fig. 1, five points) runs end to end on one CPU thread \
+and writes what it says, with
+the numbers of nbs/05_toy_inversion.ipynb; `ctinv_toy --figure 3` writes the guidance table \
+of nbs/06_toy_guidance.ipynb."""
 import json, time
 import pytest
 
@@ -13,8 +15,8 @@ def fig1(tmp_path_factory):
     from pathlib import Path
     out = tmp_path_factory.mktemp("toy")/"fig1"
     t0 = time.time()
-    p = subprocess.run([str(Path(sys.executable).parent/"ctinv_toy"), "--out", str(out)], capture_output=True, text=True,
-                       timeout=900, env={**os.environ, **ONE_THREAD})
+    p = subprocess.run([str(Path(sys.executable).parent/"ctinv_toy"), "--out", str(out)], capture_output=True,
+                       text=True, timeout=900, env={**os.environ, **ONE_THREAD})
     assert p.returncode == 0, p.stderr[-3000:]
     print(f"ctinv_toy wall time {time.time() - t0:.0f} s")
     return out, p, json.loads((out/"metrics.json").read_text())
@@ -34,7 +36,8 @@ def test_met_goals(fig1):
     assert m["noiser_latent_error"] < m["ddim_latent_error_30"]     # 1 NFE of the noiser beats 30-step DDIM inversion
     assert m["latent_ks"] < 0.15, "regression band: below every collapse recorded in 05_toy_inversion (KS 0.22-0.58)"
 
-@pytest.mark.xfail(strict=True, reason="known failure of the default recipe (05_toy_inversion, 'What limits the noiser'): "
+@pytest.mark.xfail(strict=True,
+                   reason="known failure of the default recipe (05_toy_inversion, 'What limits the noiser'): "
                    "the noiser's flow error (0.05-0.06) and latent KS (0.10-0.12) miss the 0.05 goals")
 def test_noiser_goals(fig1):
     m = fig1[2]

@@ -35,7 +35,7 @@ def test_run_writes_folder(train, shared):
     err = p.stderr.splitlines()
     assert err[0] == "ctinv_train: igct on digits (1527 train / 270 held out, 10 classes, 1x8x8)"   # the summary screen
     assert any(l.startswith("  run folder ") for l in err[:6]) and any("torch thread" in l for l in err[:6])
-    assert [l for l in err if l.startswith("step ")], err                       # progress lines: stderr is not a terminal
+    assert [l for l in err if l.startswith("step ")], err                     # progress lines: stderr is not a terminal
     assert not [l for l in err if "Warning" in l or "warn(" in l], err          # no torch / fastai warning at start
     shared["m1"] = m
 
@@ -47,7 +47,7 @@ def test_resume_continues(train, shared):
     ck = json.loads((out/"ckpt"/"checkpoint.json").read_text())
     assert m["config"]["preset"] == "tiny" and m["config"]["epochs"] == 2      # taken from the checkpoint / the command
     assert ck["step"] == m["steps"] == 2*shared["m1"]["steps"] and ck["epoch"] == 1
-    assert [h["epoch"] for h in ck["history"]] == [0, 1]                         # epoch 0 from the first run, 1 trained now
+    assert [h["epoch"] for h in ck["history"]] == [0, 1]                     # epoch 0 from the first run, 1 trained now
     # the resumed run's weights differ from where it started: epoch 1 was really trained
     w0 = load_file(str(next((src/"ckpt").glob("weights-*.safetensors"))))
     w1 = load_file(str(next((out/"ckpt").glob("weights-*.safetensors"))))

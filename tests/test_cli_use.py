@@ -1,4 +1,5 @@
-"`ctinv_sample` and `ctinv_edit` on a tiny trained run, their refusals, and the run-folder faults of `ctinv_train`/`ctinv_toy` (one run trained per module)."
+("`ctinv_sample` and `ctinv_edit` on a tiny trained run, their refusals, "
+ "and the run-folder faults of `ctinv_train`/`ctinv_toy` (one run trained per module).")
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pytest
@@ -8,7 +9,8 @@ ROOT, BIN = Path(__file__).resolve().parents[1], Path(sys.executable).parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def run(name, *args, timeout=300):
-    return subprocess.run([str(BIN/name), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT)
+    return subprocess.run([str(BIN/name), *map(str, args)], capture_output=True, text=True, timeout=timeout, env=ENV,
+                          cwd=ROOT)
 
 def refused(p, msg, prog):
     "Exit status 2 and one line naming the problem, no traceback."
@@ -19,7 +21,8 @@ def refused(p, msg, prog):
 def trained(tmp_path_factory):
     "A finished tiny iGCT run on the digits (about 20 s on one core)."
     out = tmp_path_factory.mktemp("use")/"run"
-    p = run("ctinv_train", "--preset", "tiny", "--steps", 20, "--n_eval", 32, "--n_edit", 8, "--classifier_epochs", 1, "--out", out)
+    p = run("ctinv_train", "--preset", "tiny", "--steps", 20, "--n_eval", 32, "--n_edit", 8, "--classifier_epochs", 1,
+            "--out", out)
     assert p.returncode == 0, p.stderr[-2000:]
     return out
 
@@ -38,7 +41,8 @@ def test_edit_held_out_and_files(trained, tmp_path):
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert (r["images"], r["to"], r["nfe_encode"], r["nfe_decode"]) == (8, 3, 1, 1)
-    assert {"psnr", "ssim", "psnr_igct", "ssim_igct"} <= set(r) and "iGCT convention: " in p.stderr   # 8 images of 8x8: both
+    # 8 images of 8x8: both
+    assert {"psnr", "ssim", "psnr_igct", "ssim_igct"} <= set(r) and "iGCT convention: " in p.stderr
     z = np.load(tmp_path/"e"/"edit.npz")
     assert z["source"].shape == z["reconstruction"].shape == z["converted"].shape == (8, 8, 8, 1)
     Image.fromarray(np.uint8(np.arange(256).reshape(16, 16))).save(tmp_path/"a.png")
@@ -47,7 +51,8 @@ def test_edit_held_out_and_files(trained, tmp_path):
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert f"{tmp_path/'a.png'}: resized from 16x16 to the run's 8x8" in p.stderr and "b.jpg: resized" not in p.stderr
-    assert r["images"] == 2 and "ssim_igct" not in r and "needs >= 7 images" in p.stderr   # too few for the iGCT convention
+    # too few for the iGCT convention
+    assert r["images"] == 2 and "ssim_igct" not in r and "needs >= 7 images" in p.stderr
     assert np.load(tmp_path/"f"/"edit.npz")["labels"].tolist() == [1, 2]
 
 def test_refusals_before_torch(trained, tmp_path):
@@ -62,13 +67,15 @@ def test_refusals_before_torch(trained, tmp_path):
              ("ctinv_edit", [tmp_path/"absent", "--held_out", 2], "no run folder"),
              ("ctinv_sample", [ctinv, "--w", 3], "the run's method 'ctinv' has no guidance input"),
              ("ctinv_edit", [ctinv, "--held_out", 2, "--w", 1], "the run's method 'ctinv' has no guidance input"),
-             ("ctinv_sample", [trained, "--w", 14.5], "w (guidance weight) must be a finite number >= 0 and <= 14, got 14.5"),
+             ("ctinv_sample", [trained, "--w", 14.5],
+              "w (guidance weight) must be a finite number >= 0 and <= 14, got 14.5"),
              ("ctinv_edit", [trained, "--held_out", 2, "--w", -1], "got -1.0"),
              ("ctinv_sample", [trained, "--classes", 10], "class 10 is out of range: the run has 10 classes, 0 to 9"),
              ("ctinv_edit", [trained, "--held_out", 2, "--to", 12], "class 12 is out of range"),
              ("ctinv_edit", [trained, tmp_path/"bad.png", "--src", 0], f"cannot read image {tmp_path/'bad.png'}"),
              ("ctinv_edit", [trained, tmp_path/"nofile.png", "--src", 0], "cannot read image"),
-             ("ctinv_edit", [trained, tmp_path/"rgb.png", "--src", 0], "is colour (RGB), but the run's images have 1 channel")]
+             ("ctinv_edit", [trained, tmp_path/"rgb.png", "--src", 0],
+              "is colour (RGB), but the run's images have 1 channel")]
     for prog, args, msg in cases:
         t0 = time.time()
         refused(run(prog, *args, "--out", tmp_path/"o"), msg, prog)
@@ -79,7 +86,8 @@ def test_resume_other_method_or_data(trained, tmp_path):
     "(c) `--resume` with another --method or --data than the checkpoint's is refused, naming the checkpoint's."
     refused(run("ctinv_train", "--resume", trained, "--method", "ctinv", "--out", tmp_path/"o"),
             "trained with method 'igct', not 'ctinv' (its method is 'igct', its data 'digits')", "ctinv_train")
-    refused(run("ctinv_train", "--resume", trained, "--data", "mnist", "--out", tmp_path/"o"), "trained with data 'digits', not 'mnist'", "ctinv_train")
+    refused(run("ctinv_train", "--resume", trained, "--data", "mnist", "--out", tmp_path/"o"),
+            "trained with data 'digits', not 'mnist'", "ctinv_train")
     assert not (tmp_path/"o").exists()
 
 def test_folder_too_small(tmp_path):
@@ -105,9 +113,11 @@ def test_toy_points_to_force(tmp_path):
     assert "resume" not in p.stderr
 
 def test_lock_and_sigterm(tmp_path):
-    "(a) a second ctinv_train on a busy --out is refused naming the owner; (f) SIGTERM stops after the step, exit 143, lock released."
+    ("(a) a second ctinv_train on a busy --out is refused naming the owner; "
+     "(f) SIGTERM stops after the step, exit 143, lock released.")
     out = tmp_path/"run"
-    a = subprocess.Popen([str(BIN/"ctinv_train"), "--preset", "tiny", "--steps", "400", "--out", str(out), "--n_eval", "16", "--n_edit", "4"],
+    a = subprocess.Popen([str(BIN/"ctinv_train"), "--preset", "tiny", "--steps", "400", "--out", str(out),
+                          "--n_eval", "16", "--n_edit", "4"],
                          stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     lines = []
     for line in a.stderr:                                   # training under way, with a checkpoint written
@@ -122,13 +132,15 @@ def test_lock_and_sigterm(tmp_path):
     err = "".join(lines) + rest
     tail = err.strip().splitlines()[-1]
     assert a.returncode == 143 and "Traceback" not in err, (a.returncode, err[-2000:])
-    assert tail.startswith("ctinv_train: error: interrupted at step ") and "(SIGTERM); the checkpoint at step " in tail and "--resume" in tail, tail
+    assert (tail.startswith("ctinv_train: error: interrupted at step ") and "(SIGTERM); the checkpoint at step " in tail
+            and "--resume" in tail), tail
     assert not (out/".ctinv.lock").exists() and not (out/"metrics.json").exists()
 
 def test_stale_lock_taken_over(tmp_path):
     "(a) the lock of a process that died (killed, never released) is stale: taken over, the dead pid recognised."
     out = tmp_path/"run"
-    code = f"from ctinv.presets import RunLock; import os, time; l = RunLock({str(out)!r}).__enter__(); print('locked', flush=True); time.sleep(60)"
+    code = (f"from ctinv.presets import RunLock; import os, time; l = RunLock({str(out)!r}).__enter__(); "
+            f"print('locked', flush=True); time.sleep(60)")
     k = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     assert k.stdout.readline().strip() == "locked"
     from ctinv.presets import RunLock, run_owner

@@ -19,15 +19,16 @@ from torch.overrides import TorchFunctionMode
 DEV = torch.device("meta")
 aten = torch.ops.aten
 # ops CUDA runs with CPU tensor arguments beside device tensors: copies, and CPU index tensors
-MIXING_OK = {aten._to_copy.default, aten.copy_.default, aten.index.Tensor, aten.index_put_.default, aten.index_put.default,
-             aten._index_put_impl_.default}
+MIXING_OK = {aten._to_copy.default, aten.copy_.default, aten.index.Tensor, aten.index_put_.default,
+             aten.index_put.default, aten._index_put_impl_.default}
 
 class DevTensor(torch.Tensor):
     "A tensor on the stand-in device: reports `meta`, computes on its CPU `elem`."
     @staticmethod
     def __new__(cls, elem):
-        r = torch.Tensor._make_wrapper_subclass(cls, elem.shape, strides=elem.stride(), storage_offset=elem.storage_offset(),
-                                                dtype=elem.dtype, layout=elem.layout, device=DEV, requires_grad=False)
+        r = torch.Tensor._make_wrapper_subclass(cls, elem.shape, strides=elem.stride(),
+                                                storage_offset=elem.storage_offset(), dtype=elem.dtype,
+                                                layout=elem.layout, device=DEV, requires_grad=False)
         r.elem = elem
         return r
     def __repr__(self): return f"DevTensor({self.elem!r})"
@@ -38,7 +39,8 @@ class DevTensor(torch.Tensor):
 class DeviceMixing(RuntimeError): pass
 
 class DeviceCheck(TorchDispatchMode):
-    "Run ops on the stand-in device; raise `DeviceMixing` where one mixes it with CPU tensors of 1+ dimensions, or draws with a CPU generator."
+    ("Run ops on the stand-in device; raise `DeviceMixing` where one mixes it with CPU tensors of 1+ dimensions, "
+     "or draws with a CPU generator.")
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         flat = tree_flatten((args, kwargs))[0]
@@ -49,7 +51,8 @@ class DeviceCheck(TorchDispatchMode):
         if (dev or to_dev) and gen is not None and gen.device.type == "cpu":
             raise DeviceMixing(f"{func}: a CPU generator draws for the device")
         if dev and cpu and func not in MIXING_OK:
-            raise DeviceMixing(f"{func}: expected all tensors on one device; CPU tensors of shapes {[tuple(c.shape) for c in cpu]} "
+            raise DeviceMixing(f"{func}: expected all tensors on one device; CPU tensors of shapes "
+                               f"{[tuple(c.shape) for c in cpu]} "
                                f"beside {len(dev)} on the device")
         if func is aten.index.Tensor and dev and not isinstance(args[0], DevTensor):
             raise DeviceMixing(f"{func}: a CPU tensor indexed with device indices")
@@ -58,11 +61,13 @@ class DeviceCheck(TorchDispatchMode):
         if to_dev: kwargs = {**kwargs, "device": torch.device("cpu")}
         out = func(*tree_map(un, args), **tree_map(un, kwargs))
         leaves = func is aten._to_copy.default and kwargs.get("device") is not None and not to_dev   # .cpu()
-        wrap = lambda o: (own[id(o)] if id(o) in own else o if leaves or not (dev or to_dev) else DevTensor(o)) if isinstance(o, torch.Tensor) else o
+        wrap = lambda o: ((own[id(o)] if id(o) in own else o if leaves or not (dev or to_dev) else DevTensor(o))
+                          if isinstance(o, torch.Tensor) else o)
         return tree_map(wrap, out)
 
 class FromData(TorchFunctionMode):
-    "`torch.tensor` / `as_tensor` / `new_tensor` from Python data build the tensor without dispatch: build it on the CPU, then move it."
+    ("`torch.tensor` / `as_tensor` / `new_tensor` from Python data build the tensor without dispatch: "
+     "build it on the CPU, then move it.")
     FNS = {torch.tensor, torch.as_tensor, torch.Tensor.new_tensor}
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -138,7 +143,8 @@ def _step(model, loss, device, labels=True, step=3, teacher=None):
     return out.item()
 
 def _methods():
-    from ctinv.losses import DSMLoss, CTLoss, ECTLoss, CDLoss, CTInversionLoss, GuidedCDLoss, make_pair, make_loss, IGCTLoss
+    from ctinv.losses import (DSMLoss, CTLoss, ECTLoss, CDLoss, CTInversionLoss, GuidedCDLoss, make_pair, make_loss,
+                              IGCTLoss)
     from ctinv.pfode import EDMDenoiser, ConsistencyModel, Noiser
     from ctinv.ctm import CTMLoss, CTMObjective
     from ctinv.pfode import CTM
@@ -148,17 +154,21 @@ def _methods():
         "dsm": lambda: (EDMDenoiser(_unet()), DSMLoss(label_dropout=0., n_classes=K), {}),
         "cfg_edm": lambda: (EDMDenoiser(_unet()), DSMLoss(label_dropout=.5, n_classes=K), {}),
         "ict": lambda: (ConsistencyModel(_unet()), CTLoss(n_classes=K), {}),
-        "ct_ema_teacher": lambda: (m := ConsistencyModel(_unet()), CTLoss(ema_teacher=True, n_classes=K), dict(teacher=deepcopy(m))),
+        "ct_ema_teacher": lambda: (m := ConsistencyModel(_unet()), CTLoss(ema_teacher=True, n_classes=K),
+                                   dict(teacher=deepcopy(m))),
         "ect": lambda: (ConsistencyModel(_unet()), ECTLoss(stage_steps=1, n_classes=K), {}),
         "cd": lambda: (ConsistencyModel(_unet()), CDLoss(edm(), n_levels=6, n_classes=K), {}),
-        "guided_cd": lambda: (ConsistencyModel(_unet(guidance_embed=True)), GuidedCDLoss(edm(), null_label=K, n_levels=6, n_classes=K), {}),
+        "guided_cd": lambda: (ConsistencyModel(_unet(guidance_embed=True)),
+                              GuidedCDLoss(edm(), null_label=K, n_levels=6, n_classes=K), {}),
         "ct_inversion": lambda: (Noiser(_unet()), CTInversionLoss(n_classes=K), {}),
-        "ct_inversion_continuous": lambda: (Noiser(_unet()), CTInversionLoss(continuous=True, stage_steps=1, n_classes=K), {}),
+        "ct_inversion_continuous": lambda: (Noiser(_unet()),
+                                            CTInversionLoss(continuous=True, stage_steps=1, n_classes=K), {}),
         "ctinv_pair": lambda: (make_pair("ctinv", "tiny", K, C, R), make_loss("ctinv", K), {}),
         "igct": lambda: (make_pair("igct", "tiny", K, C, R), make_loss("igct", K, stage_steps=1), {}),
         "igct_rec": lambda: (make_pair("igct", "tiny", K, C, R), make_loss("igct", K, stage_steps=1), dict(step=10)),
         "igct_cycle_batch_targets": lambda: (make_pair("igct", "tiny", K, C, R),
-                                             IGCTLoss(stage_steps=1, n_classes=K, lam_cyc=1., rec_grad="denoiser", target="batch"), dict(step=10)),
+                                             IGCTLoss(stage_steps=1, n_classes=K, lam_cyc=1., rec_grad="denoiser",
+                                                      target="batch"), dict(step=10)),
         "ctm": lambda: (CTMObjective(CTM(_unet(two_levels=True))), CTMLoss(n_levels=6, n_classes=K), {}),
         "ctm_teacher": lambda: (CTMObjective(CTM(_unet(two_levels=True))), CTMLoss(edm(), n_levels=6, n_classes=K), {}),
         "bcm": lambda: (BCMObjective(BCM(_unet(two_levels=True))), BCMLoss(n_classes=K), {}),
@@ -181,8 +191,8 @@ def _learner(device, tmp_path, precision=None, method="igct"):
     dls = tensor_dls(x.to(device), (torch.arange(16) % K).to(device), bs=4, device=device)
     learn = consistency_learner(dls, make_pair(method, "tiny", K, C, R), make_loss(method, K, stage_steps=2), lr=1e-3,
                                 use_labels=True, ema=.9, ckpt_dir=tmp_path/"ckpt", quiet=True, precision=precision)
-    # fastai's CastToTensor turns tensor subclasses (its own TensorBase) into plain tensors with `as_subclass`: that would
-    # strip the stand-in's data. ctinv's loaders yield plain tensors, so it has nothing to do here.
+    # fastai's CastToTensor turns tensor subclasses (its own TensorBase) into plain tensors with `as_subclass`:
+    # that would strip the stand-in's data. ctinv's loaders yield plain tensors, so it has nothing to do here.
     return learn.remove_cb(CastToTensor)
 
 def _states_on(learn, dev):
@@ -192,7 +202,8 @@ def _states_on(learn, dev):
     bad = [tuple(v.shape) for v in st if v.device != dev]
     assert not bad, f"optimiser state left on another device: {bad[:4]}"
     for name in ("ema_model", "teacher"):
-        if getattr(learn, name, None) is not None: assert all(p.device == dev for p in getattr(learn, name).parameters()), name
+        if getattr(learn, name, None) is not None:
+            assert all(p.device == dev for p in getattr(learn, name).parameters()), name
 
 @pytest.mark.filterwarnings("ignore:.*copying from a non-meta parameter")
 def test_learner_fit_and_resume_on_the_device(device, tmp_path):
@@ -212,8 +223,8 @@ def test_learner_fit_and_resume_on_the_device(device, tmp_path):
 def test_sampling_encoding_editing_on_the_device(device):
     from ctinv.losses import make_pair
     from ctinv.pfode import EDMDenoiser, CTM, T_MAX
-    from ctinv.samplers import (cm_sample, multistep_sample, encode, reconstruct, edit, edm_sampler, cfg, ddim_invert, dm_decode,
-                                gamma_sample, interpolate, denoise, inpaint)
+    from ctinv.samplers import (cm_sample, multistep_sample, encode, reconstruct, edit, edm_sampler, cfg, ddim_invert,
+                                dm_decode, gamma_sample, interpolate, denoise, inpaint)
     from ctinv.bcm import BCM, bcm_invert, bcm_generate
     pair = make_pair("igct", "tiny", K, C, R).to(device).eval()
     D = EDMDenoiser(_unet()).to(device).eval()
@@ -221,14 +232,16 @@ def test_sampling_encoding_editing_on_the_device(device):
     gen = torch.Generator().manual_seed(0)        # a CPU generator: the samplers draw on it and move the noise
     z = T_MAX*torch.randn(B, C, R, R, generator=gen).to(device)
     with torch.no_grad():
-        outs = [cm_sample(pair.denoiser, z, labels=y, w=2.), multistep_sample(pair.denoiser, z, [1.], gen, labels=y, w=0.),
-                encode(pair.noiser, x, labels=y), reconstruct(pair.noiser, pair.denoiser, x, labels=y),
-                edit(pair.noiser, pair.denoiser, x, y, (y + 1) % K, w=1.),
-                edm_sampler(D, z, n_steps=3, labels=y), edm_sampler(cfg(D, 2., K), z, n_steps=3, labels=y),
-                ddim_invert(D, x, n_steps=3, labels=y), dm_decode(D, z, n_steps=3, labels=y),
-                interpolate(pair.denoiser, z, z.flip(0), .3, labels=y, w=0.), denoise(pair.denoiser, x, .5, labels=y, w=0.),
+        outs = [cm_sample(pair.denoiser, z, labels=y, w=2.),
+                multistep_sample(pair.denoiser, z, [1.], gen, labels=y, w=0.), encode(pair.noiser, x, labels=y),
+                reconstruct(pair.noiser, pair.denoiser, x, labels=y),
+                edit(pair.noiser, pair.denoiser, x, y, (y + 1) % K, w=1.), edm_sampler(D, z, n_steps=3, labels=y),
+                edm_sampler(cfg(D, 2., K), z, n_steps=3, labels=y), ddim_invert(D, x, n_steps=3, labels=y),
+                dm_decode(D, z, n_steps=3, labels=y), interpolate(pair.denoiser, z, z.flip(0), .3, labels=y, w=0.),
+                denoise(pair.denoiser, x, .5, labels=y, w=0.),
                 gamma_sample(CTM(_unet(two_levels=True)).to(device), z, [T_MAX, 1., .002], .5, gen, labels=y),
-                bcm_generate(BCM(_unet(two_levels=True)).to(device), z, 2, labels=y), bcm_invert(BCM(_unet(two_levels=True)).to(device), x, 2, labels=y, generator=gen)]
+                bcm_generate(BCM(_unet(two_levels=True)).to(device), z, 2, labels=y),
+                bcm_invert(BCM(_unet(two_levels=True)).to(device), x, 2, labels=y, generator=gen)]
     assert all(o.device == DEV and torch.isfinite(o.cpu()).all() for o in outs)
 
 def test_guidance_and_editing_rows_on_the_device(device):

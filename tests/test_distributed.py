@@ -8,7 +8,8 @@ SCRIPT = Path(__file__).parent/"scripts"/"toy_ct.py"
 def test_two_process_training(tmp_path):
     torchrun = Path(sys.executable).parent/"torchrun"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    p = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(tmp_path), "--epochs", "2"],
+    p = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(SCRIPT), str(tmp_path),
+                        "--epochs", "2"],
                        capture_output=True, text=True, timeout=600, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     w0, w1 = load_file(str(tmp_path/"rank0.safetensors")), load_file(str(tmp_path/"rank1.safetensors"))

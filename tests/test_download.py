@@ -1,6 +1,7 @@
 """Downloads of the data sets, for real: torchvision's download code against an HTTP server on 127.0.0.1 (a
 `ThreadingHTTPServer` in a thread) serving the shared MNIST copies (`../shared/data/mnist` beside the clone). The full
-download then loads; a truncated file, a changed byte and a Ctrl-C midway end with one line and leave nothing in the data
+download then loads; a truncated file, a changed byte and a Ctrl-C midway end with one line \
+and leave nothing in the data
 folder; downloads forbidden (`download=False`, `$CTINV_NO_DOWNLOAD`, `ctinv_train --no_download`) are refused without
 a single request. Nothing of torchvision is mocked. CIFAR-10 has no full-download test (its shared copies are npz files,
 which torchvision's `CIFAR10` cannot be served); its refusal and a corrupt archive are tested."""
@@ -12,15 +13,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[1].parent/'shared'/'data'
 MNIST_DIR = SHARED/'mnist'
 BIN = Path(sys.executable).parent
-NAMES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'), 'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
+NAMES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+         'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 needs_mnist = pytest.mark.skipif(not all((MNIST_DIR/f'{n}.gz').is_file() for s in NAMES.values() for n in s),
-                                 reason=f"no MNIST copies at {MNIST_DIR} (the shared data beside the clone): nothing to serve")
+                                 reason=f"no MNIST copies at {MNIST_DIR} "
+                                        f"(the shared data beside the clone): nothing to serve")
 
 class Server:
-    "A `ThreadingHTTPServer` on 127.0.0.1 (a free port) serving `folder` from a thread; `requests` lists the paths asked for."
+    ("A `ThreadingHTTPServer` on 127.0.0.1 (a free port) serving `folder` from a thread; "
+     "`requests` lists the paths asked for.")
     def __init__(self, folder, cut:dict|None=None, interrupt:str|None=None):
         self.requests, srv = [], self
         class Handler(http.server.SimpleHTTPRequestHandler):
@@ -30,7 +34,7 @@ class Server:
                 srv.requests.append(self.path)
                 super().do_GET()
             def copyfile(self, source, outputfile):
-                name, probe = Path(self.path).name, self.headers.get('Method') == 'HEAD'   # torchvision's redirect probe
+                name, probe = Path(self.path).name, self.headers.get('Method') == 'HEAD'  # torchvision's redirect probe
                 data = source.read()
                 try:
                     if name in (cut or {}):                    # the connection drops after `cut[name]` bytes
@@ -90,8 +94,10 @@ def test_full_download_then_loads(serve, root, monkeypatch):
     monkeypatch.setenv('CTINV_MNIST_MIRROR', s.url)                     # the mirror from the environment
     dls = get_dls('mnist', bs=256, root=root, device='cpu')
     assert (len(dls.train.dataset), len(dls.valid.dataset)) == (60000, 10000)
-    assert dls.train.dataset.y.bincount().tolist() == TRAIN_COUNTS and dls.valid.dataset.y.bincount().tolist() == TEST_COUNTS
-    assert sorted(p.relative_to(root).as_posix() for p in root.rglob('*')) == ['mnist'] + sorted(f'mnist/{n}.gz' for s_ in NAMES.values() for n in s_)
+    assert (dls.train.dataset.y.bincount().tolist() == TRAIN_COUNTS
+            and dls.valid.dataset.y.bincount().tolist() == TEST_COUNTS)
+    assert (sorted(p.relative_to(root).as_posix() for p in root.rglob('*'))
+            == ['mnist'] + sorted(f'mnist/{n}.gz' for s_ in NAMES.values() for n in s_))
     assert {p.name[:-3]: gunzip_md5(p) for p in (root/'mnist').iterdir()} == MNIST_MD5
     assert {Path(r).name for r in s.requests} == {f'{n}.gz' for s_ in NAMES.values() for n in s_}
     n = len(s.requests)
@@ -107,11 +113,13 @@ def test_truncated_file(serve, root, tmp_path, how):
     if how == 'short file':
         lab.write_bytes(lab.read_bytes()[:2000]); s = serve(f)
     else: s = serve(f, cut={lab.name: 2000})                           # Content-Length says more than arrives
-    msg = one_line_error(lambda: load_mnist(root, 'test', mirror=s.url), 'MNIST test: download failed: t10k-labels-idx1-ubyte.gz:',
-                         f'{s.url}t10k-labels-idx1-ubyte.gz', f'nothing of it was kept in {root}', 'CTINV_MNIST_MIRROR')
+    msg = one_line_error(lambda: load_mnist(root, 'test', mirror=s.url),
+                         'MNIST test: download failed: t10k-labels-idx1-ubyte.gz:', f'{s.url}t10k-labels-idx1-ubyte.gz',
+                         f'nothing of it was kept in {root}', 'CTINV_MNIST_MIRROR')
     assert 'truncated' in msg or 'IncompleteRead' in msg, msg
     assert list(root.iterdir()) == []
-    assert any(r.endswith('t10k-images-idx3-ubyte.gz') for r in s.requests)   # the first file was downloaded, then dropped
+    # the first file was downloaded, then dropped
+    assert any(r.endswith('t10k-images-idx3-ubyte.gz') for r in s.requests)
 
 @needs_mnist
 def test_wrong_checksum(serve, root, tmp_path):
@@ -122,8 +130,9 @@ def test_wrong_checksum(serve, root, tmp_path):
     raw = bytearray(gzip.decompress(lab.read_bytes())); raw[8] = (raw[8] + 1) % 10
     lab.write_bytes(gzip.compress(bytes(raw)))
     s = serve(f)
-    one_line_error(lambda: load_mnist(root, 'test', mirror=s.url), 'MNIST test: download failed: t10k-labels-idx1-ubyte.gz:',
-                   hashlib.md5(raw).hexdigest(), MNIST_MD5['t10k-labels-idx1-ubyte'], f'nothing of it was kept in {root}')
+    one_line_error(lambda: load_mnist(root, 'test', mirror=s.url),
+                   'MNIST test: download failed: t10k-labels-idx1-ubyte.gz:', hashlib.md5(raw).hexdigest(),
+                   MNIST_MD5['t10k-labels-idx1-ubyte'], f'nothing of it was kept in {root}')
     assert list(root.iterdir()) == []
 
 @needs_mnist
@@ -175,14 +184,16 @@ def test_cifar10_corrupt_archive(serve, root, tmp_path, monkeypatch):
     (tmp_path/'srv').mkdir(); (tmp_path/'srv'/'cifar-10-python.tar.gz').write_bytes(b'not CIFAR-10'*1000)
     s = serve(tmp_path/'srv')
     monkeypatch.setattr(torchvision.datasets.CIFAR10, 'url', s.url + 'cifar-10-python.tar.gz')
-    one_line_error(lambda: load_cifar10(root, 'test'), 'CIFAR-10: download failed:', hashlib.md5(b'not CIFAR-10'*1000).hexdigest(),
-                   torchvision.datasets.CIFAR10.tgz_md5, f'nothing of it was kept in {root}')
+    one_line_error(lambda: load_cifar10(root, 'test'), 'CIFAR-10: download failed:',
+                   hashlib.md5(b'not CIFAR-10'*1000).hexdigest(), torchvision.datasets.CIFAR10.tgz_md5,
+                   f'nothing of it was kept in {root}')
     assert s.requests and list(root.iterdir()) == []
 
 def run(*args, env=None, timeout=180):
-    return subprocess.run([str(BIN/'ctinv_train'), *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-                          env={**{k: v for k, v in os.environ.items() if k not in ('CTINV_NO_DOWNLOAD', 'CTINV_MNIST_MIRROR')},
-                               'OMP_NUM_THREADS': '1', **(env or {})})
+    return subprocess.run([str(BIN/'ctinv_train'), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          cwd=ROOT, env={**{k: v for k, v in os.environ.items()
+                                            if k not in ('CTINV_NO_DOWNLOAD', 'CTINV_MNIST_MIRROR')},
+                                         'OMP_NUM_THREADS': '1', **(env or {})})
 
 def assert_refused(p, message:str, prog:str='ctinv_train'):
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
@@ -201,7 +212,8 @@ def test_cli_no_download(serve, root, tmp_path, how):
 
 @needs_mnist
 def test_cli_failed_download_one_line(serve, root, tmp_path):
-    "ctinv_train --data mnist, its mirror serving a corrupt labels file: the run ends with one error line, nothing kept."
+    ("ctinv_train --data mnist, its mirror serving a corrupt labels file: "
+     "the run ends with one error line, nothing kept.")
     f = copies(tmp_path/'srv', 'train')
     lab = f/'train-labels-idx1-ubyte.gz'
     raw = bytearray(gzip.decompress(lab.read_bytes())); raw[100] = (raw[100] + 1) % 10
@@ -210,5 +222,6 @@ def test_cli_failed_download_one_line(serve, root, tmp_path):
     p = run('--data', 'mnist', '--root', root, '--out', tmp_path/'out', env={'CTINV_MNIST_MIRROR': s.url})
     last = p.stderr.strip().splitlines()[-1]
     assert p.returncode == 2 and "Traceback" not in p.stderr and p.stdout == "", p.stderr
-    assert last.startswith('ctinv_train: error: MNIST train: download failed: train-labels-idx1-ubyte.gz:') and hashlib.md5(raw).hexdigest() in last, last
+    assert (last.startswith('ctinv_train: error: MNIST train: download failed: train-labels-idx1-ubyte.gz:')
+            and hashlib.md5(raw).hexdigest() in last), last
     assert sorted(p.name for p in tmp_path.iterdir()) == ['data', 'srv'] and list(root.iterdir()) == []

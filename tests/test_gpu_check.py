@@ -14,7 +14,8 @@ import importlib.abc, importlib.metadata as m, re, runpy, sys
 sys.path[:0] = [{root!r}, {root!r} + '/bench']
 import gpu_wheels
 norm = lambda n: re.sub(r'[-_.]+', '-', n).lower()
-ok = {{norm(n) for n in gpu_wheels.IMAGE}} | {{norm(s.split('==')[0]) for s in gpu_wheels.wanted()}} | {{'ctinv'}}  # ctinv: the source travels
+ok = {{norm(n) for n in gpu_wheels.IMAGE}} | {{norm(s.split('==')[0]) for s in gpu_wheels.wanted()}} \
+| {{'ctinv'}}  # ctinv: the source travels
 dists = m.packages_distributions()
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
@@ -27,27 +28,33 @@ runpy.run_path({root!r} + '/bench/gpu_check.py', run_name='__main__')
 
 def test_gpu_check_tiny(tmp_path):
     out = tmp_path/"gpu_check.json"
-    p = subprocess.run([sys.executable, "-c", AS_ON_GPU.format(root=str(ROOT)), "--tiny", "--out", str(out)], capture_output=True,
-                       text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=tmp_path)
+    p = subprocess.run([sys.executable, "-c", AS_ON_GPU.format(root=str(ROOT)), "--tiny", "--out", str(out)],
+                       capture_output=True, text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                       cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     r = json.loads(out.read_text())
     assert r["finished"] and r["torch"] and r["device"]
     errors = [i for i in r["items"] if "error" in i]
     assert not errors, errors
     trained = [i for i in r["items"] if i["what"] == "train" and "skipped" not in i]
-    assert {(i["method"], i["precision"]) for i in trained} == {(m, p) for m in ("igct", "ctinv") for p in ("fp32", "bf16")}
-    assert all(i["train_img_per_s"] > 0 and i["sample_img_per_s"] > 0 and i["encode_img_per_s"] > 0 and i["train_peak_mem_mb"] > 0 for i in trained)
+    assert ({(i["method"], i["precision"]) for i in trained}
+            == {(m, p) for m in ("igct", "ctinv") for p in ("fp32", "bf16")})
+    assert all(i["train_img_per_s"] > 0 and i["sample_img_per_s"] > 0 and i["encode_img_per_s"] > 0
+               and i["train_peak_mem_mb"] > 0 for i in trained)
     t1 = next(i for i in r["items"] if i["what"] == "table1")
     assert sorted(row["nfe"] for row in t1["rows"]) == [2, 31, 31, 60]           # the four pipelines, NFE counted
     assert all(v > 0 for v in t1["sec_per_batch"].values())
     s = r["summary"]["tiny"]
-    assert set(s["train_img_per_s"]) == {"igct fp32", "igct bf16", "ctinv fp32", "ctinv bf16"} and len(s["table1_sec_per_batch"]) == 4
+    assert (set(s["train_img_per_s"]) == {"igct fp32", "igct bf16", "ctinv fp32", "ctinv bf16"}
+            and len(s["table1_sec_per_batch"]) == 4)
     assert len(s["not_measured"]) == 4 and all("torch.compile on the CPU" in m for m in s["not_measured"])
 
 def test_budget_and_failures(tmp_path):
-    "An item that raises is recorded and the next runs; one expected not to fit is skipped; one that overruns is stopped."
+    ("An item that raises is recorded and the next runs; one expected not to fit is skipped; "
+     "one that overruns is stopped.")
     res, out = {}, tmp_path/"g.json"
-    r = gpu_check.Runner(out, budget_s=2., res=res, guess={("train", False): .01, ("table1", False): .01}, t0=time.time())
+    r = gpu_check.Runner(out, budget_s=2., res=res, guess={("train", False): .01, ("table1", False): .01},
+                         t0=time.time())
     def ok(item): item["x"] = 1.
     def boom(item): raise RuntimeError("no kernel image is available")
     def slow(item): time.sleep(60)

@@ -1,9 +1,10 @@
 "Bad input to `ctinv.metrics` is refused before any work, with a one-line ValueError saying what was wrong."
 import math, os
 import pytest, torch
-from ctinv.metrics import (RANGE_TOL, psnr, ssim, ssim_torchmetrics, ssim_window, lpips_model, lpips_distance, recon_metrics,
-                           Classifier, classifier_features, edit_accuracy, classifier_metrics, frechet_distance,
-                           precision_recall, latent_stats, inception_metrics, inception_weights, FID_INCEPTION_WEIGHTS)
+from ctinv.metrics import (RANGE_TOL, psnr, ssim, ssim_torchmetrics, ssim_window, lpips_model, lpips_distance,
+                           recon_metrics, Classifier, classifier_features, edit_accuracy, classifier_metrics,
+                           frechet_distance, precision_recall, latent_stats, inception_metrics, inception_weights,
+                           FID_INCEPTION_WEIGHTS)
 
 torch.set_num_threads(1)
 G = torch.Generator().manual_seed(0)
@@ -49,7 +50,8 @@ def test_round_off_within_tolerance_accepted(metric, lpips_rand):
     out = PAIR_METRICS[metric](X.sign()*(1 + 0.5*RANGE_TOL), X, lpips_rand)
     assert out is not None
 
-@pytest.mark.parametrize('fn', [lambda: psnr(X, X, 'sum'), lambda: ssim(X, X, 'sum'), lambda: ssim_torchmetrics(X, X, 'sum')])
+@pytest.mark.parametrize('fn',
+                         [lambda: psnr(X, X, 'sum'), lambda: ssim(X, X, 'sum'), lambda: ssim_torchmetrics(X, X, 'sum')])
 def test_reduction_checked(fn):
     with pytest.raises(ValueError, match="reduction must be 'none' \\(per image\\) or 'mean', got 'sum'"): fn()
 
@@ -61,7 +63,8 @@ def test_ssim_window_and_sigma():
     with pytest.raises(ValueError, match='bs'): ssim(X, X, bs=0)
 
 def test_lpips_checks(lpips_rand):
-    with pytest.raises(ValueError, match='bs \\(images per pass\\) must be a positive integer'): lpips_distance(X, X, model=lpips_rand, bs=0)
+    with pytest.raises(ValueError, match='bs \\(images per pass\\) must be a positive integer'):
+        lpips_distance(X, X, model=lpips_rand, bs=0)
     with pytest.raises(ValueError, match='LPIPS needs 1 or 3 channels, got 2'):
         lpips_distance(X.expand(-1, 2, -1, -1), X.expand(-1, 2, -1, -1), model=lpips_rand)
 
@@ -77,16 +80,18 @@ def test_classifier_inputs(clf):
     with pytest.raises(ValueError, match='images is empty'): edit_accuracy(clf, X[:0], y[:0])
     with pytest.raises(ValueError, match='fake must lie'): classifier_metrics(clf, X, X*3)
     with pytest.raises(ValueError, match='differ in \\(C, H, W\\)'): classifier_metrics(clf, X, X[:, :, :14])
-    with pytest.raises(ValueError, match='0 < k < the size of both sets \\(4 real, 3 generated\\), got k=3'): classifier_metrics(clf, X, X[:3])
+    with pytest.raises(ValueError, match='0 < k < the size of both sets \\(4 real, 3 generated\\), got k=3'):
+        classifier_metrics(clf, X, X[:3])
     with torch.no_grad(): pred = clf(X).argmax(1)
-    assert edit_accuracy(clf, X, pred) == 1.0 and edit_accuracy(clf, X, (pred + 1) % 10) == 0.0   # valid calls still run
+    assert edit_accuracy(clf, X, pred) == 1.0 and edit_accuracy(clf, X, (pred + 1) % 10) == 0.0  # valid calls still run
 
 def test_feature_metrics():
     f = torch.randn(30, 5, generator=G)
     for k in (0, 30, 31, -1, 2.5, None):
         with pytest.raises(ValueError, match=f'got k={k!r}'): precision_recall(f, f, k=k)
     with pytest.raises(ValueError, match='got k=3'): precision_recall(f, f[:3], k=3)
-    with pytest.raises(ValueError, match='feature widths differ: \\(30, 5\\) and \\(30, 4\\)'): precision_recall(f, f[:, :4])
+    with pytest.raises(ValueError, match='feature widths differ: \\(30, 5\\) and \\(30, 4\\)'):
+        precision_recall(f, f[:, :4])
     with pytest.raises(ValueError, match='NaN or infinite'): precision_recall(f, f*float('nan'))
     with pytest.raises(ValueError, match='N >= 2, got \\(1, 5\\)'): frechet_distance(f, f[:1])
     with pytest.raises(ValueError, match='N >= 1, got \\(0, 5\\)'): precision_recall(f[:0], f)
@@ -115,7 +120,8 @@ def test_inception_errors(tmp_path, monkeypatch):
     monkeypatch.setenv('CTINV_INCEPTION_WEIGHTS', str(tmp_path/'w.pth'))
     with pytest.raises(FileNotFoundError, match='from \\$CTINV_INCEPTION_WEIGHTS'): inception_metrics(X, X)
     with pytest.raises(ValueError, match='real must lie in'): inception_metrics(X*2, X)      # images checked first
-    with pytest.raises(ValueError, match='1 or 3 channels'): inception_metrics(X.expand(-1, 2, -1, -1), X.expand(-1, 2, -1, -1))
+    with pytest.raises(ValueError, match='1 or 3 channels'):
+        inception_metrics(X.expand(-1, 2, -1, -1), X.expand(-1, 2, -1, -1))
     with pytest.raises(ValueError, match='at least 2 images'): inception_metrics(X[:1], X[:1])
     (tmp_path/'w.pth').write_bytes(b'')
     assert inception_weights() == tmp_path/'w.pth'

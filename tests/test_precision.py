@@ -37,7 +37,8 @@ def _learner(precision=None, cbs=(), **kw):
     pair, loss = _igct(recon_every=2)
     x = torch.rand(16, C, R, R, generator=torch.Generator().manual_seed(0))*2 - 1
     dls = tensor_dls(x, torch.arange(16) % K, bs=4)
-    return consistency_learner(dls, pair, loss, lr=1e-3, use_labels=True, ema=.9, quiet=True, precision=precision, cbs=list(cbs), **kw)
+    return consistency_learner(dls, pair, loss, lr=1e-3, use_labels=True, ema=.9, quiet=True, precision=precision,
+                               cbs=list(cbs), **kw)
 
 def test_learner_steps_under_mixed_precision_hooks():
     learn = _learner(cbs=[MimicMixedPrecision()])
@@ -69,7 +70,8 @@ def test_precision_option(tmp_path):
     learn = train_pair(dls, "igct", "digits", steps=2, ckpt_dir=tmp_path/"a")
     cfg = json.loads((tmp_path/"a"/"checkpoint.json").read_text())["config"]
     assert cfg["precision"] == "fp32" and not any(isinstance(c, AutocastCPU) for c in learn.cbs)
-    learn = train_pair(dls, "igct", "digits", steps=2, ckpt_dir=tmp_path/"b", precision="bf16", config=dict(note="kept"))
+    learn = train_pair(dls, "igct", "digits", steps=2, ckpt_dir=tmp_path/"b", precision="bf16",
+                       config=dict(note="kept"))
     cfg = json.loads((tmp_path/"b"/"checkpoint.json").read_text())["config"]
     assert cfg == dict(note="kept", precision="bf16") and any(isinstance(c, AutocastCPU) for c in learn.cbs)
     with pytest.raises(ValueError, match="precision"): train_pair(dls, "igct", "digits", steps=2, precision="fp8")

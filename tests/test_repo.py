@@ -20,7 +20,8 @@ def test_ci_runs_the_readme_command():
     assert "grep -m1 -E '^python3 -m venv .venv && .*pytest -q tests' README.md" in ci
 
 def test_every_requirement_is_pinned_in_the_constraints():
-    "settings.ini holds ranges (a user's torch is kept); constraints.txt pins every one of them exactly, for CI and the README."
+    ("settings.ini holds ranges (a user's torch is kept); constraints.txt pins every one of them "
+     "exactly, for CI and the README.")
     cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(ROOT/"settings.ini")
     reqs = (cfg["DEFAULT"]["requirements"] + " " + cfg["DEFAULT"]["dev_requirements"]).split()
     names = {re.split(r"[<>=!~;\[]", r, maxsplit=1)[0].lower() for r in reqs}

@@ -7,7 +7,8 @@ from packaging.version import Version
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-GPU_MACHINE = {"torch": "2.11.0", "torchvision": "0.26.0"}     # /work/shared/ENVIRONMENT.md: installed there, nothing can be fetched
+# /work/shared/ENVIRONMENT.md: installed there, nothing can be fetched
+GPU_MACHINE = {"torch": "2.11.0", "torchvision": "0.26.0"}
 
 def _reqs(key="requirements"):
     cfg = configparser.ConfigParser(); cfg.read(ROOT/"settings.ini")
@@ -27,14 +28,16 @@ def test_gpu_machine_versions_satisfy_the_ranges():
     reqs = _reqs()
     for name, v in GPU_MACHINE.items():
         assert name in reqs, f"settings.ini does not name {name}"
-        assert reqs[name].specifier.contains(v, prereleases=True), f"{name} {v} (the GPU machine's) is outside {reqs[name].specifier}"
+        assert reqs[name].specifier.contains(v, prereleases=True), \
+            f"{name} {v} (the GPU machine's) is outside {reqs[name].specifier}"
 
 def test_pins_satisfy_the_ranges():
     pins = _pins()
     for key in ("requirements", "dev_requirements"):
         for name, r in _reqs(key).items():
             assert name in pins, f"constraints.txt does not pin {name} ({key})"
-            assert r.specifier.contains(pins[name], prereleases=True), f"the pin {name}=={pins[name]} is outside {r.specifier}"
+            assert r.specifier.contains(pins[name], prereleases=True), \
+                f"the pin {name}=={pins[name]} is outside {r.specifier}"
 
 def test_oldest_torch_allowed():
     "The lower bound of torch is a tested one: the GPU machine's 2.11 (reported in the test name's output with -rP)."

@@ -1,4 +1,5 @@
-"A run killed mid-way (SIGKILL) and resumed from its last checkpoint gives the same losses and weights as an uninterrupted one."
+("A run killed mid-way (SIGKILL) and resumed from its last checkpoint gives the same losses and "
+ "weights as an uninterrupted one.")
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -8,7 +9,8 @@ SCRIPT = Path(__file__).parent/"scripts"/"toy_ct.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def _run(out, *args):
-    p = subprocess.run([sys.executable, str(SCRIPT), str(out), *args], capture_output=True, text=True, timeout=600, env=ENV)
+    p = subprocess.run([sys.executable, str(SCRIPT), str(out), *args], capture_output=True, text=True, timeout=600,
+                       env=ENV)
     assert p.returncode == 0, p.stdout + p.stderr
 
 def test_kill_and_resume(tmp_path):
@@ -33,4 +35,5 @@ def test_kill_and_resume(tmp_path):
     wa, wb = load_file(str(a/"rank0.safetensors")), load_file(str(b/"rank0.safetensors"))
     for k in wa: assert (wa[k] == wb[k]).all(), k
     assert not list((b/"ckpt").glob(".*tmp*")), "temporary files left behind"
-    assert sorted(f.name for f in (b/"ckpt").iterdir()) == ["checkpoint.json", "optim-000004.safetensors", "weights-000004.safetensors"]
+    assert sorted(f.name for f in (b/"ckpt").iterdir()) == ["checkpoint.json", "optim-000004.safetensors",
+                                                            "weights-000004.safetensors"]

@@ -1,4 +1,6 @@
-"`toy_guidance_demo` (Fig. 3 of iGCT, the function behind `ctinv_toy --figure 3`) writes guidance.json with every method and omega, the figures, and the exact-oracle rows of nbs/06_toy_guidance.ipynb; it refuses an unusable `out` before training."
+("`toy_guidance_demo` (Fig. 3 of iGCT, the function behind `ctinv_toy --figure 3`) "
+ "writes guidance.json with every method and omega, the figures, and the exact-oracle rows of "
+ "nbs/06_toy_guidance.ipynb; it refuses an unusable `out` before training.")
 import json, os
 import pytest, torch
 from ctinv.toy_guidance import toy_guidance_demo, REFERENCE, reference_tolerance
@@ -18,7 +20,8 @@ def test_toy_guidance_demo(tmp_path):
     for m in ("cfg_exact", "igct_exact"):                             # the oracles do not depend on training
         for om, ref in REFERENCE[m].items():
             tol = reference_tolerance(ref[1], ref[2], 4000)
-            for j, key in enumerate(("mean", "std", "beyond")): assert abs(saved[m][str(om)][key] - ref[j]) <= tol[key], (m, om, key)
+            for j, key in enumerate(("mean", "std", "beyond")):
+                assert abs(saved[m][str(om)][key] - ref[j]) <= tol[key], (m, om, key)
     for name in ("dynamics.png", "densities.png"): assert (out/name).read_bytes()[:8] == PNG
     assert not [p for p in out.iterdir() if ".tmp" in p.name]
 
@@ -27,6 +30,7 @@ def test_toy_guidance_demo_refuses_bad_out(tmp_path):
     with pytest.raises(ValueError, match="exists and is not a folder"): toy_guidance_demo(f, steps=100)
     ro = tmp_path/"ro"; ro.mkdir(); ro.chmod(0o500)
     try:
-        if os.access(ro, os.W_OK): pytest.skip("running as a user who can write anywhere (root): no read-only folder to test")
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root): no read-only folder to test")
         with pytest.raises(ValueError, match="not a writable folder"): toy_guidance_demo(ro/"sub", steps=100)
     finally: ro.chmod(0o700)
