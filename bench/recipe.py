@@ -32,6 +32,8 @@ CONFIGS = {   # name: (description, loss keywords, train_pair keywords)
     'cyc_prior': ("the cycle, and the latent moment term (weight 1) on the noiser's predictions", dict(lam_cyc=1.5, lam_prior=1.), {}),
     'cyc_prior10': ("the cycle, and the latent moment term with weight 10", dict(lam_cyc=1.5, lam_prior=10.), {}),
     'cyc_ch8': ("the cycle on a UNet of half the width (8 base channels, about a quarter of the weights)", dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=8))),
+    'tan': ("the noiser trained in the continuous-time limit (sCM's tangent, normalised, warm-up 600 steps)", dict(noiser_loss='tangent', warmup_steps=600), {}),
+    'cyc_tan': ("the cycle, and the noiser trained in the continuous-time limit", dict(lam_cyc=1.5, noiser_loss='tangent', warmup_steps=600), {}),
     'cyc_ch32': ("the cycle on a UNet of twice the width (32 base channels)", dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=32))),
 }
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env python
 """The quality issue's levers on the toys first, against exact solutions: Fig. 1 (inversion) and Fig. 3 (iGCT guidance).
 
-    python bench/recipe_toy.py [--seeds 0 1 2] [--steps 3000] [--fig3_steps 2000] [--out bench/results/recipe_toy.json]
+    python bench/recipe_toy.py [--seeds 0 1 2] [--steps 3000] [--fig3_steps 2000] [--targets single batch tangent]
+                               [--out bench/results/recipe_toy.json]
 
 Fig. 1: each (target, seed) trains both networks of `ctinv.toy_inversion.toy_models` (one torch thread) with their
-single-sample targets ('single') or the batch's PF-ODE step ('batch', Stable Target Field) and records the Fig. 1 errors
-against the exact flow maps (`toy_inversion_metrics`) and the CPU-seconds of the training.
+single-sample targets ('single'), the batch's PF-ODE step ('batch', Stable Target Field) or the continuous-time limit
+('tangent': `TangentCTLoss` for both, sCM's objective) or the discrete pairs on a fixed fine grid ('small_gap',
+N = 2,560, the gap the tangent is the limit of) and records the Fig. 1 errors against the exact flow maps
+(`toy_inversion_metrics`) and the CPU-seconds of the training. Runs already in --out with the same steps are kept, not re-run.
 Fig. 3: each (config, seed) trains the iGCT pair of `ctinv.toy_guidance` with one `IGCTLoss` lever changed and records the
 class statistics of its 1-NFE samples at omega = 1 and 13 (`guidance_metrics`, 2,000 per class) beside the exact iGCT
 field's (`REFERENCE['igct_exact']`: mean 2.61, std 0.43 at omega 13).
@@ -19,18 +22,23 @@ KEYS = ('cm_flow_error', 'noiser_flow_error', 'latent_ks', 'roundtrip_error', 'b
 def run(target:str, seed:int, steps:int)->dict:
     import torch
     from ctinv.toy_inversion import toy_models, train_toy, toy_inversion_metrics
+    from ctinv.losses import TangentCTLoss
     torch.set_num_threads(1)
     ms = toy_models(seed)
     c0 = time.process_time()
     nets = {}
     for i, k in enumerate(('cm', 'noiser')):
         model, loss = ms[k]
-        loss.target = target
+        if target == 'tangent': loss = TangentCTLoss('eps' if k == 'cm' else 'T')
+        elif target == 'small_gap': loss.n_levels = SMALL_GAP_N      # the discrete loss at the tangent's end: no curriculum
+        else: loss.target = target
         nets[k] = train_toy(model, loss, steps=steps, seed=seed + i).ema_model.eval()
     cpu = time.process_time() - c0
     with torch.no_grad(): m = toy_inversion_metrics(nets['cm'], nets['noiser'], seed=0)
     return dict(target=target, seed=seed, steps=steps, cpu_s=cpu, **m)
 
+TARGETS = ('single', 'batch', 'tangent', 'small_gap')
+SMALL_GAP_N = 2560   # 'small_gap': a fixed grid of N levels for both networks (the curricula end at 160)
 FIG3 = {'base': {}, 'tune': dict(schedule='tune'), 'gate_0.2_2': dict(t_low=.2, t_high=2.),
         'tune_gate_0.2_2': dict(schedule='tune', t_low=.2, t_high=2.), 'stf': dict(target='batch')}
 
@@ -65,6 +73,7 @@ def main():
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--steps', type=int, default=3000)
     p.add_argument('--fig3_steps', type=int, default=2000)
+    p.add_argument('--targets', nargs='+', default=list(TARGETS), choices=list(TARGETS), help="Fig. 1 targets")
     p.add_argument('--parts', nargs='+', default=['fig1', 'fig3'], choices=['fig1', 'fig3'])
     p.add_argument('--fig3_configs', nargs='+', default=list(FIG3), choices=list(FIG3))
     p.add_argument('--fig3_seeds', type=int, nargs='+', default=None, help="default: --seeds")
@@ -73,15 +82,19 @@ def main():
     if a.steps < 100: p.error("--steps must be >= 100 (one toy epoch)")
     out = Path(a.out)
     if out.exists() and not out.is_file(): p.error(f"--out {out} is not a file")
-    runs, fig3 = [], []
+    old = json.loads(out.read_text()) if out.is_file() else {}
+    runs = [r for r in old.get('runs', []) if r['steps'] == a.steps]                          # finished runs are kept
+    fig3 = [r for r in old.get('fig3', []) if r['steps'] == a.fig3_steps]
     res = lambda: dict(what=__doc__.splitlines()[0], steps=a.steps, fig3_steps=a.fig3_steps, seeds=a.seeds,
                        summary=summarise(runs, 'target', KEYS) if runs else {}, runs=runs, fig3=fig3)
-    for target in ('single', 'batch') if 'fig1' in a.parts else ():
+    for target in a.targets if 'fig1' in a.parts else ():
         for s in a.seeds:
+            if any(r['target'] == target and r['seed'] == s for r in runs): continue
             runs.append(run(target, s, a.steps)); write(out, res())
             print(json.dumps({k: runs[-1][k] for k in ('target', 'seed') + KEYS}), flush=True)
     for c in a.fig3_configs if 'fig3' in a.parts else ():
         for s in a.fig3_seeds or a.seeds:
+            if any(r['config'] == c and r['seed'] == s for r in fig3): continue
             fig3.append(run_fig3(c, s, a.fig3_steps)); write(out, res())
             print(json.dumps({k: fig3[-1][k] for k in ('config', 'seed', 'cpu_s')} | {'omega13': fig3[-1]['omega'][13]}), flush=True)
 

@@ -18,8 +18,9 @@ __all__ = ['IGCT_SCHEDULES', 'IGCT_TARGETS', 'METHOD_TABLE', 'METHODS', 'DEFAULT
            'pseudo_huber', 'squared_l2', 'l1_distance', 'get_distance', 'stage_at', 'ict_n_levels',
            'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels',
            'sample_level_pairs', 'pair_weight', 'batch_ode_step', 'check_choice', 'check_batch', 'on_device_of',
-           'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'IGCTPair', 'latent_moments',
-           'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'is_guided', 'make_pair', 'make_loss', 'GuidedCDLoss']
+           'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'precond_tangent', 'TangentCTLoss',
+           'IGCTPair', 'latent_moments', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'is_guided', 'make_pair', 'make_loss',
+           'GuidedCDLoss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -438,6 +439,66 @@ class CTInversionLoss(BaseLoss):
         target = self._target(model if teacher is None else teacher, x0, *_xb(x_hi, hi, labels))
         return _xb(x_lo, lo, labels), (target, pair_weight(self.weighting, lo, hi, self.sigma_data, self.T))
 
+# %% ../nbs/02_losses.ipynb #5c7a0002
+def precond_tangent(model, # a `Precond` (ConsistencyModel, Noiser, EDMDenoiser)
+                    x:Tensor, t, # states and their levels
+                    v:Tensor, # dx/dt of the path through (x, t)
+                    labels:Tensor|None=None, # class ids, when the network takes them
+                    r:float=1., # weight of the network's own derivative dF/dt (sCM's warm-up: 0 -> 1)
+                   )->tuple[Tensor, Tensor]:
+    "`(M(x, t), dM/dt)`: the output and its total derivative along the path, $c_{skip}'x + c_{skip}v + c_{out}'F + r\\,c_{out}\\,dF/dt$, by one `torch.func.jvp`."
+    if not all(hasattr(model, k) for k in ('scalings', 'c_in', 'c_noise', 'net')):
+        raise ValueError(f"precond_tangent needs a preconditioned model (ConsistencyModel, Noiser, EDMDenoiser), got {type(model).__name__}")
+    t = bcast(t, x)
+    model.check_levels(t)
+    cond = {} if labels is None else dict(labels=labels)
+    def parts(x, t):
+        c_skip, c_out = model.scalings(t)
+        return c_skip + 0*t, c_out + 0*t, model.net(model.c_in(t)*x, model.c_noise(t).flatten(), **cond)   # + 0 t: every part a function of t
+    (c_skip, c_out, F), (d_skip, d_out, dF) = torch.func.jvp(parts, (x, t), (v, torch.ones_like(t)))
+    return c_skip*x + c_out*F, d_skip*x + c_skip*v + d_out*F + r*c_out*dF
+
+class TangentCTLoss(BaseLoss):
+    "Continuous-time consistency training (sCM's $\\Delta t \\to 0$ limit) of a consistency model (`boundary='eps'`) or a noiser (`boundary='T'`)."
+    def __init__(self, boundary:str='eps', # 'eps': f(x, eps) = x (the denoiser); 'T': g(x, T) = x (the noiser)
+                 p_mean:float=-1.1, p_std:float=2., # ln t ~ N(p_mean, p_std^2), clamped to [eps, T]
+                 warmup_steps:int=1000, # r rises linearly from 0 to 1 over these steps (0: r = 1 from the start)
+                 tangent_c:float=.1, # tangent normalisation g / (||g|| + c) per sample (None: off)
+                 velocity:str='single', # 'single': dx/dt = z (consistency training); 'batch': the batch's posterior mean (Stable Target Field)
+                 weighting:str='one', # 'one' | 'inv_t' (1/t)
+                 log_time:bool=True, # the tangent per unit of ln t (t dM/dt), as the pairs' gap grows with t; False: per unit of t
+                 eps:float=EPS, T:float=T_MAX, n_classes:int|None=None, generator=None, total_steps:int|None=None):
+        super().__init__('l2', None, n_classes, generator, total_steps)
+        check_choice(boundary, ('eps', 'T'), 'boundary'); check_choice(velocity, ('single', 'batch'), 'velocity')
+        check_choice(weighting, ('one', 'inv_t'), 'weighting')
+        if warmup_steps < 0: raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
+        if tangent_c is not None and tangent_c <= 0: raise ValueError(f"tangent_c must be > 0 or None, got {tangent_c}")
+        self.boundary, self.p_mean, self.p_std, self.warmup_steps, self.tangent_c = boundary, p_mean, p_std, warmup_steps, tangent_c
+        self.velocity, self.weighting, self.log_time, self.eps, self.T = velocity, weighting, log_time, eps, T
+
+    def normalise(self, tan:Tensor, t:Tensor)->Tensor:
+        "The tangent at levels `t` (times t with `log_time`) divided by its per-sample norm plus `tangent_c` (None: not divided)."
+        if self.log_time: tan = bcast(t, tan)*tan
+        if self.tangent_c is None: return tan
+        return tan/(tan.reshape(len(tan), -1).norm(dim=1).reshape(-1, *[1]*(tan.ndim - 1)) + self.tangent_c)
+
+    def r_at(self, step:int)->float:
+        "The weight $r$ of the network's own derivative at `step`."
+        return 1. if self.warmup_steps == 0 else min(1., step/self.warmup_steps)
+
+    def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
+        "`xb = (x_t, t[, labels])`, `yb = (sg(M -/+ normalised tangent), weight)`: minus for the denoiser, plus for the noiser."
+        check_batch(x0, labels, self.n_classes)
+        t = lognormal_levels(x0.shape[0], x0, self.p_mean, self.p_std, self.T, self.generator).clamp(min=self.eps)
+        z = noise_like(x0, self.generator)
+        x_t = x0 + bcast(t, x0)*z
+        v = z if self.velocity == 'single' else (x_t - batch_ode_step(x_t, t, t, x0, labels, labels)[1])/bcast(t, x0)
+        with shared_dropout(x0):
+            out, tan = precond_tangent(model if teacher is None else teacher, x_t, t, v, labels, self.r_at(step))
+            tan = self.normalise(tan, t)
+            target = out - tan if self.boundary == 'eps' else out + tan
+        return _xb(x_t, t, labels), (target, torch.ones_like(t) if self.weighting == 'one' else 1/t)
+
 # %% ../nbs/02_losses.ipynb #e5f4b0aa
 class IGCTPair(nn.Module):
     "iGCT's noiser $g_\\phi$ and guided denoiser $f_\\theta$ as one module (one optimiser, one EMA)."
@@ -482,6 +543,8 @@ class IGCTLoss(BaseLoss):
                  lam_cyc:float=0., # weight of the noise-side cycle d(g(sg f(z, T)), z) (0: off)
                  rec_grad:str='both', # the reconstruction's gradient: 'both' networks, or the 'denoiser' only
                  lam_prior:float=0., # weight of the latent moment term: each predicted latent g(x_in, t_in)/T has pixel mean 0 and mean square 1 (0: off)
+                 noiser_loss:str='pair', # the noiser's consistency term: 'pair' (two levels, iGCT) or 'tangent' (the continuous-time limit, `TangentCTLoss`)
+                 tangent_c:float=.1, warmup_steps:int=1000, # 'tangent': normalisation constant, warm-up of the network's own derivative
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, sigma_data:float=SIGMA_DATA, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
@@ -492,6 +555,9 @@ class IGCTLoss(BaseLoss):
         if q_tune <= 1: raise ValueError(f"q_tune must be > 1 (the gap is t n(t)/q_tune), got {q_tune}")
         if lam_cyc < 0: raise ValueError(f"lam_cyc must be >= 0, got {lam_cyc}")
         if lam_prior < 0: raise ValueError(f"lam_prior must be >= 0, got {lam_prior}")
+        check_choice(noiser_loss, ('pair', 'tangent'), 'noiser_loss')
+        self.tangent = TangentCTLoss('T', p_mean, p_std, warmup_steps, tangent_c, velocity='batch' if target == 'batch' else 'single',
+                                     eps=eps, T=T) if noiser_loss == 'tangent' else None
         self.stage_steps, self.n_stages, self.recon_every, self.lam_rec = stage_steps, n_stages, recon_every, lam_rec
         self.w_min, self.w_max, self.gate = w_min, w_max, dict(t_low=t_low, t_high=t_high, power=guide_power, p_max=p_max)
         self.p_mean, self.p_std, self.ect_kw = p_mean, p_std, dict(k=k, b=b, q=q)
@@ -537,23 +603,29 @@ class IGCTLoss(BaseLoss):
         m = (uniform_like(B, x0, gen) < guide_prob(t, **self.gate)).to(x0.dtype)
         x_t, x_r, y = self.guided_pair(x0, x_src, t, r, w, m, noise_like(x0, gen))
         if self.target == 'batch': x_r, y = self._stf(x0, labels, x_t, t, r, x_r, y, m)
-        # (b) swapped pair for the noiser
+        # (b) swapped pair for the noiser (or, with noiser_loss='tangent', one level and the ODE's direction there)
         r2, t2 = self._pairs(x0, stage)
         t_in, t_tgt = r2.clamp(min=self.eps), t2.clamp(min=self.eps)
+        if self.tangent is not None: t_in = lognormal_levels(B, x0, self.p_mean, self.p_std, self.T, gen).clamp(min=self.eps)
         z2 = noise_like(x0, gen)
         x_in = x0 + bcast(t_in, x0)*z2
-        x_tgt = x0 + bcast(t_tgt, x0)*z2 if self.target == 'single' else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0]
+        if self.tangent is None:
+            x_tgt = x0 + bcast(t_tgt, x0)*z2 if self.target == 'single' else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0]
+        else: v = z2 if self.target == 'single' else (x_in - batch_ode_step(x_in, t_in, t_in, x0, labels, labels)[1])/bcast(t_in, x0)
         # (c) reconstruction input, on every recon_every-th step; (d) the cycle's latents
         x_eps = x0 + self.eps*noise_like(x0, gen) if step % self.recon_every == 0 else None
         z_cyc = self.T*noise_like(x0, gen) if self.lam_cyc > 0 else None
         net = model if teacher is None else teacher
         with shared_dropout(x0):   # in the order of the online passes: noiser, then denoiser (only where r > 0)
-            g_tgt = net.noiser(x_tgt, t_tgt, labels)
+            if self.tangent is None: g_tgt, g_wt = net.noiser(x_tgt, t_tgt, labels), pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T)
+            else:
+                g_out, tan = precond_tangent(net.noiser, x_in, t_in, v, labels, self.tangent.r_at(step))
+                g_tgt, g_wt = g_out + self.tangent.normalise(tan, t_in), torch.ones_like(t_in)
             f_tgt = self._target_where(net.denoiser, x_r, r, y, labels, w, nan_to_num=True)
             x_cyc = None if z_cyc is None else net.denoiser(z_cyc, torch.full_like(t, self.T), labels, torch.zeros_like(w))
             z_rec = None if x_eps is None or self.rec_grad == 'both' else net.noiser(x_eps, torch.full_like(t, self.eps), labels)
         xb = (x_t, t, labels, w, x_in, t_in, x_eps if z_rec is None else None, x_cyc, z_rec)
-        return xb, (f_tgt, 1/(t - r), g_tgt, pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T), x_eps, z_cyc)
+        return xb, (f_tgt, 1/(t - r), g_tgt, g_wt, x_eps, z_cyc)
 
     def terms(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt, x_eps=None, z_cyc=None)->dict:
         "Per-sample `gen`, `inv`, weighted `rec`, `cyc` and `prior` terms (`rec` is None off the reconstruction steps, `cyc` without the cycle, `prior` when `lam_prior` is 0)."
@@ -561,7 +633,8 @@ class IGCTLoss(BaseLoss):
         if rec is not None and rec.numel() == 0: rec = None      # the forward's empty tensor: no reconstruction this step
         if (rec is None) != (x_eps is None): raise ValueError("the reconstruction prediction and its target x_eps must come together")
         if bool(cyc) != (z_cyc is not None): raise ValueError("the cycle's prediction and its latents z_cyc must come together")
-        return dict(gen=f_wt*self.distance(f_pred, f_tgt), inv=g_wt*self.distance(g_pred, g_tgt),
+        inv = squared_l2(g_pred, g_tgt) if self.tangent is not None else self.distance(g_pred, g_tgt)   # the tangent's surrogate is squared
+        return dict(gen=f_wt*self.distance(f_pred, f_tgt), inv=g_wt*inv,
                     rec=None if rec is None else self.lam_rec*self.distance(rec, x_eps),
                     cyc=self.lam_cyc*self.distance(cyc[0]/self.T, z_cyc/self.T) if cyc else None,   # in units of the prior's std
                     prior=self.lam_prior*latent_moments(g_pred/self.T) if self.lam_prior > 0 else None)
