@@ -46,8 +46,9 @@ from ctinv.samplers import sync_device
 import ctinv.losses as L
 
 CKPT, RESULTS = ROOT/"bench"/"checkpoints"/"inversion", ROOT/"bench"/"results"
-# one small UNet for all three networks (the `mnist` preset, 1.9M parameters, costs seconds per batch on this CPU)
-NET = dict(model_channels=16, channel_mult=(1, 2, 2), num_blocks=1, attn_resolutions=(), dropout=0.)
+# one small UNet for all three networks: the library's `mnist-cpu` preset (the `mnist` one, 1.9M parameters, costs
+# seconds per batch on this CPU)
+NET = "mnist-cpu"
 STEPS, BS, STEPS_PER_EPOCH, EMA_HALF_LIFE_IMG = 1000, 64, 40, 8000
 # the judging classifier's epochs and training images (None: all 60k); samples per generator
 JUDGE_EPOCHS, JUDGE_IMAGES, N_SAMPLES = 2, None, 10_000
@@ -66,7 +67,7 @@ OPTIONAL = {"bcm"}  # evaluated when its checkpoint exists
 def make_model(name:str)->nn.Module:
     ("The wrapped network `name` ('dm', 'cm', 'noiser', 'bcm'), channels-last "
      "(about 20% faster convolutions on this CPU).")
-    return NETWORKS[name][0](unet_preset("mnist", **NET, two_levels=name == "bcm")).to(
+    return NETWORKS[name][0](unet_preset(NET, two_levels=name == "bcm")).to(
         memory_format=torch.channels_last)
 
 # ---------------------------------------------------------------------------------------------- training
@@ -166,7 +167,7 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
     device = _device()
     notes = ("CPU-budget networks, far from the CT Inversion report's 100k iterations (~40 GPU-hours): "
              + ", ".join(f"{k} {v['steps']} steps x {v['batch']} images ({v['loss']})" for k, v in training.items())
-             + f"; one UNet for the three, unet_preset('mnist', **{NET}) ({n_params(D)} params); EMA weights. "
+             + f"; one UNet for the three, unet_preset({NET!r}) ({n_params(D)} params); EMA weights. "
              + f"Test images: a fixed subset of {len(x_all)} of the 10,000 (seed {seed})."
              + ("" if lp is None else " LPIPS-Alex on 32x32 upsampled, 3-channel copies.")
              + (f" LPIPS null: {lp_why}" if lp is None else "")

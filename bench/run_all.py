@@ -9,7 +9,8 @@
 
 Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
 and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation
-(bench/guidance.py; seeds 1 and 2 with a second gate into guidance_seeds/), the zero-shot applications on digits and CIFAR-10 (bench/applications.py), the main job's numbers
+(bench/guidance.py, each seed with a second iGCT pair whose gate rises from t = 0.2 to 2; seeds 1 and 2 into
+guidance_seeds/), the zero-shot applications on digits and CIFAR-10 (bench/applications.py), the main job's numbers
 over seeds (bench/default_job.py), the `mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per
 configuration) and guided generation on MNIST (bench/guidance.py --data mnist, full only: its iGCT pair and its baselines
 as two items that can run side by side, then the sweep), Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys
@@ -48,7 +49,7 @@ def items(out:Path, quick:bool)->dict:
                                                                                          "--judge-epochs", "1", "--judge-images", "6000", "--n-samples", "500"]),
         "table1_seeds": b("inversion_seeds.py") + ["--out", str(out)] + q([], ["--seeds", "0", "1", "--steps", "40", "--spe", "40", "--n-eval", "128",
                                                                           "--ckpt-dir", str(out/"checkpoints"/"inversion_seeds")]),
-        "guidance": b("guidance.py") + ["--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
+        "guidance": b("guidance.py") + ["--gate", "0.2", "2", "--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
                                                                   "--models", str(out/"guidance_models"/"seed0")]),
         **{f"guidance_seed{s}": b("guidance.py") + ["--seed", str(s), "--gate", "0.2", "2", "--out", str(out/"guidance_seeds"/f"seed{s}")]
            + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20", "--models", str(out/"guidance_models"/f"seed{s}")]) for s in (1, 2)},
@@ -72,7 +73,7 @@ def items(out:Path, quick:bool)->dict:
         "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
         "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
         "ctm_images": b("ctm_images.py") + ["--out", str(out)] + q([], ["--steps", "46", "--n-samples", "300", "--classifier-epochs", "1"]),
-        "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "300", "--steps-gaussians", "300"]),
+        "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "100", "--steps-gaussians", "100"]),
         "throughput": b("throughput.py") + ["--out", str(out/"throughput.json")] + q([], ["--steps", "2", "--presets", "digits"]),
         "cli_startup": b("cli_startup.py") + ["--out", str(out/"cli_startup.json")] + q([], ["--reps", "2"]),
     }
@@ -81,6 +82,16 @@ NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm"),   
          "recipe_levers": ("recipe",),                                              # both write recipe.json
          "guidance_mnist": ("guidance_mnist_igct", "guidance_mnist_baselines")}
 ALONE = ("throughput", "cli_startup")                                              # timings: nothing else runs beside them
+
+def portable(cmd:list)->list:
+    "A command as the log records it: paths inside the repository relative to it, this interpreter as `python`."
+    out = []
+    for c in cmd:
+        if c == sys.executable: out.append("python")
+        elif Path(c).parent == BIN: out.append(Path(c).name)      # a console script of this environment
+        elif c.startswith(str(ROOT) + os.sep): out.append(os.path.relpath(c, ROOT))
+        else: out.append(c)
+    return out
 
 def run_items(todo:dict, # {name: command}, in start order
               jobs:int, logs:Path, env:dict|None=None,
@@ -100,7 +111,7 @@ def run_items(todo:dict, # {name: command}, in start order
             bad = [d for d in needs.get(k, ()) if d in done and not done[d]]
             if bad:        # its input failed: report, do not run
                 waiting.remove(k); done[k] = False
-                log.append(dict(item=k, command=todo[k], ok=False, returncode=None, skipped=f"needs {', '.join(bad)}", start_s=None, wall_s=0.))
+                log.append(dict(item=k, command=portable(todo[k]), ok=False, returncode=None, skipped=f"needs {', '.join(bad)}", start_s=None, wall_s=0.))
                 say(f"[{len(log)}/{n}] {k}: SKIPPED (needs {', '.join(bad)}, which failed)"); continue
             if not ready(k):
                 if k in alone or any(d in todo and d not in done for d in needs.get(k, ())): continue
@@ -115,7 +126,7 @@ def run_items(todo:dict, # {name: command}, in start order
             f.close(); del running[k]
             dt, ok = time.time() - t0, proc.returncode == 0
             done[k] = ok
-            log.append(dict(item=k, command=todo[k], ok=ok, returncode=proc.returncode, start_s=round(t0 - t_all, 1), wall_s=round(dt, 1)))
+            log.append(dict(item=k, command=portable(todo[k]), ok=ok, returncode=proc.returncode, start_s=round(t0 - t_all, 1), wall_s=round(dt, 1)))
             tail = (logs/f"{k}.log").read_text(errors="replace").strip().splitlines()[-3:]
             say(f"[{len(log)}/{n}] {k}: {'ok' if ok else f'FAILED (exit {proc.returncode})'} in {dt:.0f} s"
                 + ("".join(f"\n      {l}" for l in tail) if not ok else ""))

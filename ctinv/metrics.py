@@ -17,7 +17,7 @@ from .core import Learner, accuracy   # with fastai.callback.all: Learner.fit_on
 
 # %% auto #0
 __all__ = ['RANGE_TOL', 'IGCT_BATCH', 'LPIPS_BACKBONES', 'FID_INCEPTION_WEIGHTS', 'check_images', 'check_choice_metric',
-           'igct_batches', 'psnr', 'ssim_window', 'ssim', 'ssim_torchmetrics', 'torch_checkpoints',
+           'igct_batches', 'psnr', 'ssim_window', 'ssim', 'ssim_torchmetrics', 'torch_checkpoints', 'home_relative',
            'lpips_backbone_file', 'lpips_model', 'lpips_distance', 'Classifier', 'train_classifier', 'batched',
            'classifier_features', 'edit_accuracy', 'frechet_distance', 'ClassifierFeatures', 'precision_recall',
            'classifier_metrics', 'recon_metrics', 'inception_weights', 'inception_metrics', 'w1', 'ks_normal',
@@ -171,12 +171,17 @@ def torch_checkpoints()->Path:
     "Where torchvision keeps downloaded weights: `$TORCH_HOME/hub/checkpoints`."
     return Path(torch.hub.get_dir())/'checkpoints'
 
+def home_relative(p)->str:
+    "`p` with the home folder written as `~`: messages and results files hold no machine paths."
+    s, home = str(p), str(Path.home())
+    return "~" + s[len(home):] if s == home or s.startswith(home + os.sep) else s
+
 def lpips_backbone_file(net:str='alex')->Path:
     "The backbone weights file LPIPS-`net` needs; FileNotFoundError naming file and folder when it is absent."
     if net not in LPIPS_BACKBONES: raise ValueError(f"LPIPS net must be one of {list(LPIPS_BACKBONES)}, got {net!r}")
     p = torch_checkpoints()/LPIPS_BACKBONES[net]
     if not p.is_file():
-        raise FileNotFoundError(f"LPIPS-{net} needs its ImageNet backbone weights {p.name} in {p.parent} "
+        raise FileNotFoundError(f"LPIPS-{net} needs its ImageNet backbone weights {p.name} in {home_relative(p.parent)} "
                                 "($TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to ~/.cache/torch). "
                                 "torchvision downloads them on first use; without a network copy the file there. "
                                 "No LPIPS score without it "

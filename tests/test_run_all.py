@@ -12,7 +12,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 def test_items_cover_the_bench_scripts(tmp_path):
     full, quick = run_all.items(tmp_path, False), run_all.items(tmp_path, True)
     used = {Path(c[1]).name for c in full.values() if c[0] == run_all.PY}
-    helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py", "threads.py", "guidance_gate.py"}  # GPU-only, a thread study, a one-off experiment
+    helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py", "threads.py"}  # GPU-only, a thread study
     assert {p.name for p in (ROOT/"bench").glob("*.py")} - helpers <= used
     assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines", "guidance_mnist",  # CPU hours: full-only
                                       "default_job_quiet"}                                                                 # a timing run, alone
@@ -38,9 +38,11 @@ def test_one_item_end_to_end(tmp_path):
     assert "[1/1] ctm: ok in" in p.stdout and "1 of 1 items ok" in p.stdout
     log = json.loads((tmp_path/"run_all.json").read_text())
     assert [e["item"] for e in log["items"]] == ["ctm"] and log["items"][0]["ok"]
+    assert log["items"][0]["command"][:2] == ["python", "bench/ctm_toy.py"]      # no machine paths in the log
+    assert not any(str(ROOT) in c for c in log["items"][0]["command"])
     res = json.loads((tmp_path/"ctm_toy.json").read_text())
     for toy, r in res["toys"].items():
-        assert r["steps"] == 300
+        assert r["steps"] == 100
         assert set(r["w1"]) == set(r["exact_w1"]) == {"1-NFE", "gamma=0.0", "gamma=0.3", "gamma=0.6", "gamma=1.0"}
         assert r["goal_met"] == (r["jump_error"] < 0.05)
     assert (tmp_path/"ctm_toy_jumps.png").stat().st_size > 0 and (tmp_path/"ctm_toy_gamma.png").stat().st_size > 0
