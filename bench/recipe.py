@@ -19,22 +19,29 @@ KEYS = ('recon_psnr', 'recon_ssim', 'recon_ssim_igct', 'recon_psnr_igct', 'edit_
         'latent_std', 'latent_ks', 'cpu_s', 'images')
 CONFIGS = {   # name: (description, loss keywords, train_pair keywords)
     'base': ("iGCT with the authors' schedule (gap halves every ninth of the run), the library's defaults", {}, {}),
-    'tune': ("denoising for 30% of the run, then one small gap r = t(1 - n(t)/256) (ECT's short recipe)", dict(schedule='tune'), {}),
+    'tune': ("denoising for 30% of the run, then one small gap r = t(1 - n(t)/256) (ECT's short recipe)",
+             dict(schedule='tune'), {}),
     'tune64': ("as tune with q = 64", dict(schedule='tune', q_tune=64.), {}),
     'stf': ("targets from the batch's posterior mean (Stable Target Field), same class", dict(target='batch'), {}),
     'cyc': ("noise-side cycle d(g(sg f(z)), z), weight 1.5 (iCD's forward-preserve)", dict(lam_cyc=1.5), {}),
     'cyc_sg': ("the cycle, and no reconstruction gradient into the noiser", dict(lam_cyc=1.5, rec_grad='denoiser'), {}),
     'rec': ("reconstruction on every step with weight 0.1 (5,000x the authors')", dict(recon_every=1, lam_rec=0.1), {}),
     'cyc01': ("noise-side cycle, weight 0.1", dict(lam_cyc=0.1), {}),
-    'cyc_1200': ("the cycle (weight 1.5) in 1,200 steps: about the CPU-seconds of 1,800 steps without it", dict(lam_cyc=1.5), dict(steps=1200)),
+    'cyc_1200': ("the cycle (weight 1.5) in 1,200 steps: about the CPU-seconds of 1,800 steps without it",
+                 dict(lam_cyc=1.5), dict(steps=1200)),
     'tune_stf': ("tune + stf", dict(schedule='tune', target='batch'), {}),
     'tune_stf_cyc': ("tune + stf + cycle", dict(schedule='tune', target='batch', lam_cyc=1.5), {}),
-    'cyc_prior': ("the cycle, and the latent moment term (weight 1) on the noiser's predictions", dict(lam_cyc=1.5, lam_prior=1.), {}),
+    'cyc_prior': ("the cycle, and the latent moment term (weight 1) on the noiser's predictions",
+                  dict(lam_cyc=1.5, lam_prior=1.), {}),
     'cyc_prior10': ("the cycle, and the latent moment term with weight 10", dict(lam_cyc=1.5, lam_prior=10.), {}),
-    'cyc_ch8': ("the cycle on a UNet of half the width (8 base channels, about a quarter of the weights)", dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=8))),
-    'tan': ("the noiser trained in the continuous-time limit (sCM's tangent, normalised, warm-up 600 steps)", dict(noiser_loss='tangent', warmup_steps=600), {}),
-    'cyc_tan': ("the cycle, and the noiser trained in the continuous-time limit", dict(lam_cyc=1.5, noiser_loss='tangent', warmup_steps=600), {}),
-    'cyc_ch32': ("the cycle on a UNet of twice the width (32 base channels)", dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=32))),
+    'cyc_ch8': ("the cycle on a UNet of half the width (8 base channels, about a quarter of the weights)",
+                dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=8))),
+    'tan': ("the noiser trained in the continuous-time limit (sCM's tangent, normalised, warm-up 600 steps)",
+            dict(noiser_loss='tangent', warmup_steps=600), {}),
+    'cyc_tan': ("the cycle, and the noiser trained in the continuous-time limit",
+                dict(lam_cyc=1.5, noiser_loss='tangent', warmup_steps=600), {}),
+    'cyc_ch32': ("the cycle on a UNet of twice the width (32 base channels)", dict(lam_cyc=1.5),
+                 dict(net_kw=dict(model_channels=32))),
 }
 
 def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:
@@ -56,11 +63,13 @@ def run_one(config:str, seed:int, steps:int, curve_every:int)->dict:
         torch.manual_seed(seed)
         clf = train_classifier(dls, epochs=5)
     m = evaluate_pair(learn.ema_model.eval(), dls, clf, None, 500, None, seed)
-    return dict(config=config, description=desc, loss_kw=loss_kw, train_kw=train_kw, seed=seed, steps=int(learn.train_iter),
-                images=int(learn.train_iter)*64, cpu_s=cpu, wall_s=wall, torch_threads=1, curve=curve.history, **m)
+    return dict(config=config, description=desc, loss_kw=loss_kw, train_kw=train_kw, seed=seed,
+                steps=int(learn.train_iter), images=int(learn.train_iter)*64, cpu_s=cpu, wall_s=wall, torch_threads=1,
+                curve=curve.history, **m)
 
 def paired(runs:list, base:str='base')->dict:
-    "Per config and number: the seed-paired difference to `base` (`ctinv.evidence.paired_test`: mean, sd, n, two-sided p), n >= 2."
+    ("Per config and number: the seed-paired difference to `base` (`ctinv.evidence.paired_test`: mean, sd, n, "
+     "two-sided p), n >= 2.")
     from ctinv.evidence import paired_test
     by = {(r['config'], r['seed']): r for r in runs}
     res = {}
@@ -84,14 +93,16 @@ def summary(runs_dir:Path, out:Path):
         s = {}
         for k in KEYS:
             v = [r[k] for r in rs if r.get(k) is not None]
-            if v: s[k] = dict(seed_summary(v), std=seed_summary(v)['std'] if len(v) > 1 else None, values=v)   # one seed: no sd
-        res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'], train_kw=rs[0]['train_kw'],
-                                    seeds=[r['seed'] for r in rs], summary=s)
+            if v: s[k] = dict(seed_summary(v), std=seed_summary(v)['std'] if len(v) > 1 else None,   # one seed: no sd
+                              values=v)
+        res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'],
+                                    train_kw=rs[0]['train_kw'], seeds=[r['seed'] for r in rs], summary=s)
     res['paired_vs_base'] = paired(runs)
     out.write_text(json.dumps(res, indent=1))
     for name, c in res['configs'].items():
-        print(f"{name:14s} n={len(c['seeds'])} " + "  ".join(f"{k} {v['mean']:.3f}" + (f"±{v['std']:.3f}" if v['std'] else '')
-                                                       for k, v in c['summary'].items() if k not in ('images',)))
+        print(f"{name:14s} n={len(c['seeds'])} "
+              + "  ".join(f"{k} {v['mean']:.3f}" + (f"±{v['std']:.3f}" if v['std'] else '')
+                          for k, v in c['summary'].items() if k not in ('images',)))
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,7 +125,8 @@ def main():
             r = run_one(c, s, a.steps, a.curve_every)
             tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
             print(f"{c} s{s}: psnr {r['recon_psnr']:.2f} ssim {r['recon_ssim']:.3f} edit {r['edit_accuracy']:.3f} "
-                  f"samples {r['sample_accuracy']:.3f} latent std {r['latent_std']:.3f} ks {r['latent_ks']:.3f} cpu {r['cpu_s']:.0f} s", flush=True)
+                  f"samples {r['sample_accuracy']:.3f} latent std {r['latent_std']:.3f} ks {r['latent_ks']:.3f} "
+                  f"cpu {r['cpu_s']:.0f} s", flush=True)
     summary(runs, Path(a.out))
 
 if __name__ == '__main__': main()

@@ -17,7 +17,8 @@ import argparse, json, os, statistics, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYS = ('cm_flow_error', 'noiser_flow_error', 'latent_ks', 'roundtrip_error', 'basin_share', 'roundtrip_atom_share', 'cpu_s')
+KEYS = ('cm_flow_error', 'noiser_flow_error', 'latent_ks', 'roundtrip_error', 'basin_share', 'roundtrip_atom_share',
+        'cpu_s')
 
 def run(target:str, seed:int, steps:int)->dict:
     import torch
@@ -30,7 +31,7 @@ def run(target:str, seed:int, steps:int)->dict:
     for i, k in enumerate(('cm', 'noiser')):
         model, loss = ms[k]
         if target == 'tangent': loss = TangentCTLoss('eps' if k == 'cm' else 'T')
-        elif target == 'small_gap': loss.n_levels = SMALL_GAP_N      # the discrete loss at the tangent's end: no curriculum
+        elif target == 'small_gap': loss.n_levels = SMALL_GAP_N  # the discrete loss at the tangent's end: no curriculum
         else: loss.target = target
         nets[k] = train_toy(model, loss, steps=steps, seed=seed + i).ema_model.eval()
     cpu = time.process_time() - c0
@@ -51,8 +52,8 @@ def summarise(runs:list, key:str, keys)->dict:
     out = {}
     for v in dict.fromkeys(r[key] for r in runs):
         rs = [r for r in runs if r[key] == v]
-        out[v] = {k: dict(mean=statistics.mean(r[k] for r in rs), std=statistics.stdev(r[k] for r in rs) if len(rs) > 1 else None,
-                          n=len(rs)) for k in keys}
+        out[v] = {k: dict(mean=statistics.mean(r[k] for r in rs),
+                          std=statistics.stdev(r[k] for r in rs) if len(rs) > 1 else None, n=len(rs)) for k in keys}
     return out
 
 def run_fig3(config:str, seed:int, steps:int)->dict:
@@ -61,7 +62,8 @@ def run_fig3(config:str, seed:int, steps:int)->dict:
     from ctinv.toy_guidance import toy_guidance_models, fit_toy, sample_toy, guidance_metrics, W_RANGE
     torch.set_num_threads(1)
     c0 = time.process_time()
-    pair = fit_toy(toy_guidance_models(seed)['igct'], IGCTLoss(n_classes=2, w_min=W_RANGE[0], w_max=W_RANGE[1], p_mean=.5, **FIG3[config]),
+    pair = fit_toy(toy_guidance_models(seed)['igct'],
+                   IGCTLoss(n_classes=2, w_min=W_RANGE[0], w_max=W_RANGE[1], p_mean=.5, **FIG3[config]),
                    steps, seed=seed + 2)
     cpu = time.process_time() - c0
     pair.denoiser.w_range = W_RANGE
@@ -96,6 +98,7 @@ def main():
         for s in a.fig3_seeds or a.seeds:
             if any(r['config'] == c and r['seed'] == s for r in fig3): continue
             fig3.append(run_fig3(c, s, a.fig3_steps)); write(out, res())
-            print(json.dumps({k: fig3[-1][k] for k in ('config', 'seed', 'cpu_s')} | {'omega13': fig3[-1]['omega'][13]}), flush=True)
+            print(json.dumps({k: fig3[-1][k] for k in ('config', 'seed', 'cpu_s')}
+                             | {'omega13': fig3[-1]['omega'][13]}), flush=True)
 
 if __name__ == '__main__': main()

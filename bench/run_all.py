@@ -45,43 +45,60 @@ def items(out:Path, quick:bool)->dict:
         "table1_cm": b("inversion.py") + ["--train", "cm", "--ckpt-dir", ck] + inv_steps,
         "table1_noiser": b("inversion.py") + ["--train", "noiser", "--ckpt-dir", ck] + inv_steps,
         "table1_bcm": b("inversion.py") + ["--train", "bcm", "--ckpt-dir", ck] + inv_steps,
-        "table1": b("inversion.py") + ["--eval", "--ckpt-dir", ck, "--results", str(out)] + q(["--n-eval", "10000"], ["--n-eval", "256", "--no-full",
-                                                                                         "--judge-epochs", "1", "--judge-images", "6000", "--n-samples", "500"]),
-        "table1_seeds": b("inversion_seeds.py") + ["--out", str(out)] + q([], ["--seeds", "0", "1", "--steps", "40", "--spe", "40", "--n-eval", "128",
-                                                                          "--ckpt-dir", str(out/"checkpoints"/"inversion_seeds")]),
-        "guidance": b("guidance.py") + ["--gate", "0.2", "2", "--out", str(out)] + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
-                                                                  "--models", str(out/"guidance_models"/"seed0")]),
-        **{f"guidance_seed{s}": b("guidance.py") + ["--seed", str(s), "--gate", "0.2", "2", "--out", str(out/"guidance_seeds"/f"seed{s}")]
-           + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20", "--models", str(out/"guidance_models"/f"seed{s}")]) for s in (1, 2)},
-        "applications": b("applications.py") + ["--out", str(out)] + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
-        "default_job": b("default_job.py") + ["--runs", str(out/"runs"/"default_job_tiny") if quick else str(ROOT/"runs"/"default_job"),
-                                              "--out", str(out/"default_job.json")] + q([], ["--seeds", "0", "--preset", "tiny"]),
-        **({} if quick else {"default_job_quiet": b("default_job.py") + ["--seeds", "0", "--runs", str(ROOT/"runs"/"default_job_quiet"),
-                                                                       "--out", str(out/"default_job_quiet.json")]}),   # run it alone: its CPU-seconds are the quiet cost
+        "table1": b("inversion.py") + ["--eval", "--ckpt-dir", ck, "--results", str(out)]
+                  + q(["--n-eval", "10000"], ["--n-eval", "256", "--no-full", "--judge-epochs", "1",
+                                              "--judge-images", "6000", "--n-samples", "500"]),
+        "table1_seeds": b("inversion_seeds.py") + ["--out", str(out)]
+                        + q([], ["--seeds", "0", "1", "--steps", "40", "--spe", "40", "--n-eval", "128",
+                                 "--ckpt-dir", str(out/"checkpoints"/"inversion_seeds")]),
+        "guidance": b("guidance.py") + ["--gate", "0.2", "2", "--out", str(out)]
+                    + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
+                             "--models", str(out/"guidance_models"/"seed0")]),
+        **{f"guidance_seed{s}": b("guidance.py") + ["--seed", str(s), "--gate", "0.2", "2",
+                                                    "--out", str(out/"guidance_seeds"/f"seed{s}")]
+           + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
+                    "--models", str(out/"guidance_models"/f"seed{s}")]) for s in (1, 2)},
+        "applications": b("applications.py") + ["--out", str(out)]
+                        + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
+        "default_job": b("default_job.py")
+                       + ["--runs", str(out/"runs"/"default_job_tiny") if quick else str(ROOT/"runs"/"default_job"),
+                          "--out", str(out/"default_job.json")] + q([], ["--seeds", "0", "--preset", "tiny"]),
+        # run it alone: its CPU-seconds are the quiet cost
+        **({} if quick else {"default_job_quiet": b("default_job.py")
+                                                  + ["--seeds", "0", "--runs", str(ROOT/"runs"/"default_job_quiet"),
+                                                     "--out", str(out/"default_job_quiet.json")]}),
         **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--results", str(out)],
                              "guidance_mnist_igct": b("guidance.py") + ["--data", "mnist", "--only", "igct"],
                              "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],
                              "guidance_mnist": b("guidance.py") + ["--data", "mnist", "--out", str(out)]}),
         "recipe": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
-                  + q(["--configs", "base", "cyc_1200", "--seeds", "0", "1", "2"], ["--configs", "base", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
+                  + q(["--configs", "base", "cyc_1200", "--seeds", "0", "1", "2"],
+                      ["--configs", "base", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
         "recipe_levers": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
-                         + q(["--configs", "cyc", "tune", "stf", "rec", "--seeds", "0"], ["--configs", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
+                         + q(["--configs", "cyc", "tune", "stf", "rec", "--seeds", "0"],
+                             ["--configs", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
         "recipe_toy": b("recipe_toy.py") + ["--out", str(out/"recipe_toy.json")]
-                      + q(["--seeds", "0", "1", "2", "--fig3_seeds", "0", "--fig3_configs", "base", "tune", "gate_0.2_2", "tune_gate_0.2_2"],
+                      + q(["--seeds", "0", "1", "2", "--fig3_seeds", "0",
+                           "--fig3_configs", "base", "tune", "gate_0.2_2", "tune_gate_0.2_2"],
                           ["--seeds", "0", "--steps", "200", "--fig3_steps", "200", "--fig3_configs", "base"]),
-        "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"] + q([], ["--steps", "300"]),
-        "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"] + q([], ["--steps", "300"]),
+        "fig1": [str(BIN/"ctinv_toy"), "--figure", "1", "--out", str(out/"toy_inversion"), "--force"]
+                + q([], ["--steps", "300"]),
+        "fig3": [str(BIN/"ctinv_toy"), "--figure", "3", "--out", str(out/"toy_guidance"), "--force"]
+                + q([], ["--steps", "300"]),
         "bcm_toy": b("bcm_toy.py") + ["--out", str(out)] + q([], ["--steps", "300"]),
-        "ctm_images": b("ctm_images.py") + ["--out", str(out)] + q([], ["--steps", "46", "--n-samples", "300", "--classifier-epochs", "1"]),
+        "ctm_images": b("ctm_images.py") + ["--out", str(out)]
+                      + q([], ["--steps", "46", "--n-samples", "300", "--classifier-epochs", "1"]),
         "ctm": b("ctm_toy.py") + ["--out", str(out)] + q([], ["--steps-points", "100", "--steps-gaussians", "100"]),
-        "throughput": b("throughput.py") + ["--out", str(out/"throughput.json")] + q([], ["--steps", "2", "--presets", "digits"]),
+        "throughput": b("throughput.py") + ["--out", str(out/"throughput.json")]
+                      + q([], ["--steps", "2", "--presets", "digits"]),
         "cli_startup": b("cli_startup.py") + ["--out", str(out/"cli_startup.json")] + q([], ["--reps", "2"]),
     }
 
 NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm"),   # item: the items whose output it reads
          "recipe_levers": ("recipe",),                                              # both write recipe.json
          "guidance_mnist": ("guidance_mnist_igct", "guidance_mnist_baselines")}
-ALONE = ("throughput", "cli_startup")                                              # timings: nothing else runs beside them
+# timings: nothing else runs beside them
+ALONE = ("throughput", "cli_startup")
 
 def portable(cmd:list)->list:
     "A command as the log records it: paths inside the repository relative to it, this interpreter as `python`."
@@ -96,7 +113,8 @@ def portable(cmd:list)->list:
 def run_items(todo:dict, # {name: command}, in start order
               jobs:int, logs:Path, env:dict|None=None,
               needs:dict=NEEDS, alone=ALONE, say=print)->list:
-    "Run the commands, `jobs` at a time: an item starts once the items it needs (among `todo`) finished, `alone` items by themselves."
+    ("Run the commands, `jobs` at a time: an item starts once the items it needs (among `todo`) finished, "
+     "`alone` items by themselves.")
     waiting, running, done, log, t_all = list(todo), {}, {}, [], time.time()
     logs.mkdir(parents=True, exist_ok=True)
     n = len(todo)
@@ -111,7 +129,8 @@ def run_items(todo:dict, # {name: command}, in start order
             bad = [d for d in needs.get(k, ()) if d in done and not done[d]]
             if bad:        # its input failed: report, do not run
                 waiting.remove(k); done[k] = False
-                log.append(dict(item=k, command=portable(todo[k]), ok=False, returncode=None, skipped=f"needs {', '.join(bad)}", start_s=None, wall_s=0.))
+                log.append(dict(item=k, command=portable(todo[k]), ok=False, returncode=None,
+                                skipped=f"needs {', '.join(bad)}", start_s=None, wall_s=0.))
                 say(f"[{len(log)}/{n}] {k}: SKIPPED (needs {', '.join(bad)}, which failed)"); continue
             if not ready(k):
                 if k in alone or any(d in todo and d not in done for d in needs.get(k, ())): continue
@@ -119,14 +138,16 @@ def run_items(todo:dict, # {name: command}, in start order
             waiting.remove(k)
             f = open(logs/f"{k}.log", "w")
             say(f"[start] {k}: {' '.join(todo[k])}")
-            running[k] = (subprocess.Popen(todo[k], cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, text=True), f, time.time())
+            running[k] = (subprocess.Popen(todo[k], cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, text=True),
+                          f, time.time())
         time.sleep(0.2)
         for k, (proc, f, t0) in list(running.items()):
             if proc.poll() is None: continue
             f.close(); del running[k]
             dt, ok = time.time() - t0, proc.returncode == 0
             done[k] = ok
-            log.append(dict(item=k, command=portable(todo[k]), ok=ok, returncode=proc.returncode, start_s=round(t0 - t_all, 1), wall_s=round(dt, 1)))
+            log.append(dict(item=k, command=portable(todo[k]), ok=ok, returncode=proc.returncode,
+                            start_s=round(t0 - t_all, 1), wall_s=round(dt, 1)))
             tail = (logs/f"{k}.log").read_text(errors="replace").strip().splitlines()[-3:]
             say(f"[{len(log)}/{n}] {k}: {'ok' if ok else f'FAILED (exit {proc.returncode})'} in {dt:.0f} s"
                 + ("".join(f"\n      {l}" for l in tail) if not ok else ""))
@@ -135,10 +156,12 @@ def run_items(todo:dict, # {name: command}, in start order
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small settings, into bench/results/quick unless --out")
-    p.add_argument("--out", default=None, help="results folder (default: bench/results, or bench/results/quick with --quick)")
+    p.add_argument("--out", default=None,
+                   help="results folder (default: bench/results, or bench/results/quick with --quick)")
     p.add_argument("--only", nargs="+", default=None, metavar="ITEM", help="run only these items")
     p.add_argument("--list", action="store_true", help="print the commands and exit")
-    p.add_argument("--jobs", type=int, default=None, help="items at a time (default: 1; with --quick the cores, at most 2)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="items at a time (default: 1; with --quick the cores, at most 2)")
     a = p.parse_args(argv)
     if a.jobs is not None and a.jobs < 1: p.error(f"--jobs must be at least 1, got {a.jobs}")
     jobs = a.jobs or (min(2, available_cores()) if a.quick else 1)
@@ -159,9 +182,11 @@ def main(argv=None):
     t_all = time.time()
     log = run_items(todo, jobs, out/"logs", env, say=lambda l: print(l, flush=True))
     total = time.time() - t_all
-    (out/"run_all.json").write_text(json.dumps(dict(quick=a.quick, jobs=jobs, cpu=os.cpu_count(), total_wall_s=round(total, 1), items=log), indent=1))
+    (out/"run_all.json").write_text(json.dumps(dict(quick=a.quick, jobs=jobs, cpu=os.cpu_count(),
+                                                    total_wall_s=round(total, 1), items=log), indent=1))
     failed = [e["item"] for e in log if not e["ok"]]
-    print(f"total {total:.0f} s; {len(log) - len(failed)} of {len(log)} items ok" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(f"total {total:.0f} s; {len(log) - len(failed)} of {len(log)} items ok"
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 if __name__ == "__main__": sys.exit(main())

@@ -47,7 +47,8 @@ def huber_c(dim:int)->float:
 
 def _flat_diff(a, b):
     "`a - b` as `(B, D)`, at least float32 (sums of half-precision squares lose the small differences)."
-    if a.shape != b.shape: raise ValueError(f"prediction of shape {tuple(a.shape)} and target of shape {tuple(b.shape)} differ")
+    if a.shape != b.shape:
+        raise ValueError(f"prediction of shape {tuple(a.shape)} and target of shape {tuple(b.shape)} differ")
     d = (a - b).reshape(a.shape[0], -1)
     return d.float() if d.dtype in (torch.float16, torch.bfloat16) else d
 
@@ -79,13 +80,15 @@ def get_distance(d="pseudo_huber", # 'pseudo_huber' | 'l2' | 'l1' | a callable d
 # %% ../nbs/02_losses.ipynb #82fb5769
 def _need_total(total_steps, who):
     if total_steps is None:
-        raise ValueError(f"{who} needs total_steps, the curriculum length K in steps: pass it (the trainer sets it when None)")
+        raise ValueError(f"{who} needs total_steps, the curriculum length K in steps: "
+                         "pass it (the trainer sets it when None)")
     if total_steps < 1: raise ValueError(f"{who}: total_steps must be >= 1, got {total_steps}")
 
 def stage_at(step:int, # training step k
              stage_steps:int|None, # steps per stage; None: total_steps // n_stages
              total_steps:int|None=None, n_stages:int=9, who:str="stage_at")->int:
-    "ECT / iGCT stage $\\lfloor k/\\text{stage\\_steps}\\rfloor$, with `stage_steps` defaulting to $\\lfloor K/\\text{n\\_stages}\\rfloor$."
+    ("ECT / iGCT stage $\\lfloor k/\\text{stage\\_steps}\\rfloor$, with `stage_steps` defaulting to "
+     "$\\lfloor K/\\text{n\\_stages}\\rfloor$.")
     if stage_steps is None: _need_total(total_steps, who + " without stage_steps")
     elif stage_steps < 1: raise ValueError(f"{who}: stage_steps must be >= 1, got {stage_steps}")
     return step // (stage_steps or max(1, total_steps // n_stages))
@@ -156,8 +159,10 @@ def sample_level_pairs(n:int, # number of pairs
     if sigmas.ndim != 1 or len(sigmas) < 2 or (sigmas.diff() <= 0).any():
         raise ValueError("sigmas must be an ascending 1-D grid of at least 2 levels")
     probs = torch.full((len(sigmas) - 1,), 1/(len(sigmas) - 1), dtype=torch.float64) if probs is None else probs
-    if probs.shape != (len(sigmas) - 1,): raise ValueError(f"probs must have {len(sigmas) - 1} entries, got {tuple(probs.shape)}")
-    i = torch.multinomial(probs.double().to(generator_device(generator, like)), n, replacement=True, generator=generator).cpu()
+    if probs.shape != (len(sigmas) - 1,):
+        raise ValueError(f"probs must have {len(sigmas) - 1} entries, got {tuple(probs.shape)}")
+    i = torch.multinomial(probs.double().to(generator_device(generator, like)), n, replacement=True,
+                          generator=generator).cpu()
     s = sigmas.double()
     return s[i].to(like), s[i + 1].to(like)
 
@@ -173,9 +178,11 @@ def pair_weight(kind:str, # 'inv_gap': 1/(t_hi - t_lo) (iCT, ECT); 'gap': (sd/T)
 def batch_ode_step(x:Tensor, # states at level `t`, `(B, ...)`
                    t:Tensor, s:Tensor, # from level `t` to level `s`, each `(B,)`
                    ref:Tensor, # the reference batch of clean images `(K, ...)`: a point mixture
-                   ref_labels:Tensor|None=None, labels:Tensor|None=None, # with both: each state's posterior over its own class
+                   ref_labels:Tensor|None=None,
+                   labels:Tensor|None=None, # with both: each state's posterior over its own class
                   )->tuple[Tensor, Tensor]:
-    "One Euler step of the reference batch's PF-ODE, $x + (s - t)(x - \\hat D(x, t))/t$, and $\\hat D(x, t)$, the batch's posterior mean (Stable Target Field)."
+    ("One Euler step of the reference batch's PF-ODE, $x + (s - t)(x - \\hat D(x, t))/t$, and $\\hat D(x, t)$, "
+     "the batch's posterior mean (Stable Target Field).")
     d = exact_denoiser(x.float(), t.float(), ref.float(), comp_labels=ref_labels, labels=labels).to(x.dtype)
     return x + bcast(s - t, x)*(x - d)/bcast(t, x), d
 
@@ -187,9 +194,11 @@ def check_choice(value, choices, what:str):
 def check_batch(x0:Tensor, labels:Tensor|None=None, n_classes:int|None=None):
     "Raise a `ValueError` for a clean batch or labels a loss cannot use."
     if not isinstance(x0, Tensor) or not x0.is_floating_point() or x0.ndim < 1 or x0.shape[0] == 0:
-        raise ValueError(f"x0 must be a non-empty floating tensor (B, ...), got {type(x0).__name__} {getattr(x0, 'shape', '')}")
+        raise ValueError(f"x0 must be a non-empty floating tensor (B, ...), "
+                         f"got {type(x0).__name__} {getattr(x0, 'shape', '')}")
     if labels is None: return
-    if labels.shape != x0.shape[:1]: raise ValueError(f"labels must be ({x0.shape[0]},) for a batch of {x0.shape[0]}, got {tuple(labels.shape)}")
+    if labels.shape != x0.shape[:1]:
+        raise ValueError(f"labels must be ({x0.shape[0]},) for a batch of {x0.shape[0]}, got {tuple(labels.shape)}")
     if labels.is_floating_point(): raise ValueError(f"labels must be integer class ids, got dtype {labels.dtype}")
     hi = n_classes if n_classes is not None else float("inf")
     if ((labels < 0) | (labels >= hi)).any():
@@ -197,7 +206,8 @@ def check_batch(x0:Tensor, labels:Tensor|None=None, n_classes:int|None=None):
                          f"got values in [{int(labels.min())}, {int(labels.max())}]")
 
 def on_device_of(module, like:Tensor):
-    "`module` moved to `like`'s device when its first parameter or buffer is elsewhere: a teacher a loss holds, which fastai does not move."
+    ("`module` moved to `like`'s device when its first parameter or buffer is elsewhere: "
+     "a teacher a loss holds, which fastai does not move.")
     if not isinstance(module, nn.Module): return module
     t = next(itertools.chain(module.parameters(), module.buffers()), None)
     return module if t is None or t.device == like.device else module.to(like.device)
@@ -222,7 +232,8 @@ class BaseLoss:
                  n_classes:int|None=None, # labels must lie in [0, n_classes) (None: not checked)
                  generator:torch.Generator|None=None, # source of all draws; None: torch's global RNG
                  total_steps:int|None=None): # run length in steps (curricula); the trainer sets it when None
-        self.distance, self.n_classes, self.generator, self.total_steps = get_distance(distance, c), n_classes, generator, total_steps
+        self.distance, self.n_classes, self.generator, self.total_steps = (
+            get_distance(distance, c), n_classes, generator, total_steps)
     def target_ema_rate(self, step:int)->float:
         "EMA rate $\\mu(k)$ of the teacher copy $\\theta^-$ (0: no teacher copy needed)."
         return 0.
@@ -230,10 +241,11 @@ class BaseLoss:
         "Stop-gradient target pass with the online pass's dropout masks."
         with shared_dropout(x0): return net(*xb)
     def _target_where(self, net, x_r:Tensor, r:Tensor, y:Tensor, labels=None, w=None, nan_to_num:bool=False)->Tensor:
-        "Call under `shared_dropout`: `net(x_r, r | labels, w)` where $r > 0$, `y` where $r = 0$; the network runs only where needed."
+        ("Call under `shared_dropout`: `net(x_r, r | labels, w)` where $r > 0$, `y` where $r = 0$; "
+         "the network runs only where needed.")
         pos = r > 0
-        if not pos.any(): return y                                   # ECT/iGCT stage 0: no pass at all
-        if pos.all() or _uses_dropout(net):                          # one pass over the whole batch: the online dropout masks
+        if not pos.any(): return y                             # ECT/iGCT stage 0: no pass at all
+        if pos.all() or _uses_dropout(net):                    # one pass over the whole batch: the online dropout masks
             out = net(*_xb(x_r, torch.where(pos, r, torch.full_like(r, getattr(self, "eps", EPS))), labels, w))
             return torch.where(pos.reshape(-1, *[1]*(y.ndim - 1)), out.nan_to_num() if nan_to_num else out, y)
         i = pos.nonzero().squeeze(1)
@@ -262,7 +274,8 @@ class DSMLoss(BaseLoss):
         t = lognormal_levels(x0.shape[0], x0, self.p_mean, self.p_std, math.inf, self.generator)
         x_t = x0 + bcast(t, x0)*noise_like(x0, self.generator)
         if labels is not None and self.label_dropout > 0:
-            if self.n_classes is None: raise ValueError("label dropout needs n_classes (the null class id) in DSMLoss(n_classes=...)")
+            if self.n_classes is None:
+                raise ValueError("label dropout needs n_classes (the null class id) in DSMLoss(n_classes=...)")
             drop = uniform_like(x0.shape[0], x0, self.generator) < self.label_dropout
             labels = torch.where(drop, torch.full_like(labels, self.n_classes), labels)
         sd = self.sigma_data
@@ -279,11 +292,13 @@ class CTLoss(BaseLoss):
                  p_mean:float=-1.1, p_std:float=2., # iCT's lognormal index distribution
                  weighting:str|None=None, # 'inv_gap' (iCT) | 'one' (CT) | 'gap'
                  distance="pseudo_huber", c:float|None=None,
-                 target:str='single', # 'single': the pair's own x0; 'batch': one Euler step of the batch's PF-ODE (Stable Target Field)
+                 # 'single': the pair's own x0; 'batch': one Euler step of the batch's PF-ODE (Stable Target Field)
+                 target:str='single',
                  eps:float=EPS, T:float=T_MAX, rho:float=RHO, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
         check_choice(target, ('single', 'batch'), 'target')
-        self.ema_teacher, self.n_levels, self.mu0, self.cm_variant, self.target = ema_teacher, n_levels, mu0, cm_variant, target
+        self.ema_teacher, self.n_levels, self.mu0, self.cm_variant, self.target = (
+            ema_teacher, n_levels, mu0, cm_variant, target)
         self.s0, self.s1 = s0 or (2 if ema_teacher else 10), s1 or (150 if ema_teacher else 1280)
         self.p_mean, self.p_std, self.eps, self.T, self.rho = p_mean, p_std, eps, T, rho
         self.weighting = weighting or ("one" if ema_teacher else "inv_gap")
@@ -292,7 +307,8 @@ class CTLoss(BaseLoss):
     def n_levels_at(self, step:int)->int:
         "Number of levels $N(k)$ at `step`."
         if self.n_levels is not None: return self.n_levels
-        if self.ema_teacher: return cm_n_levels_and_mu(step, self.total_steps, self.s0, self.s1, self.mu0, self.cm_variant)[0]
+        if self.ema_teacher:
+            return cm_n_levels_and_mu(step, self.total_steps, self.s0, self.s1, self.mu0, self.cm_variant)[0]
         return ict_n_levels(step, self.total_steps, self.s0, self.s1)
 
     def levels(self, step:int)->tuple[Tensor, Tensor|None]:
@@ -309,7 +325,8 @@ class CTLoss(BaseLoss):
     def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
         "`xb = (x0 + t_{n+1} z, t_{n+1}[, labels])`, `yb = (sg f(x0 + t_n z, t_n), lambda)`."
         check_batch(x0, labels, self.n_classes)
-        if self.ema_teacher and teacher is None: raise ValueError("CTLoss(ema_teacher=True) needs the EMA teacher copy: pass teacher=")
+        if self.ema_teacher and teacher is None:
+            raise ValueError("CTLoss(ema_teacher=True) needs the EMA teacher copy: pass teacher=")
         lo, hi = sample_level_pairs(x0.shape[0], x0, *self.levels(step), generator=self.generator)
         z = noise_like(x0, self.generator)
         x_hi = x0 + bcast(hi, x0)*z
@@ -345,7 +362,8 @@ class ECTLoss(BaseLoss):
         check_batch(x0, labels, self.n_classes)
         r, t = self.pairs(x0, step)
         z = noise_like(x0, self.generator)
-        with shared_dropout(x0): target = self._target_where(model if teacher is None else teacher, x0 + bcast(r, x0)*z, r, x0, labels)
+        with shared_dropout(x0):
+            target = self._target_where(model if teacher is None else teacher, x0 + bcast(r, x0)*z, r, x0, labels)
         return _xb(x0 + bcast(t, x0)*z, t, labels), (target, 1/(t - r))
 
 # %% ../nbs/02_losses.ipynb #803ba56a
@@ -361,9 +379,11 @@ class CDLoss(BaseLoss):
                  eps:float=EPS, T:float=T_MAX, rho:float=RHO, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator)
         if solver not in ("heun", "euler"): raise ValueError(f"solver must be 'heun' or 'euler', got {solver!r}")
-        if level_probs not in ("uniform", "lognormal"): raise ValueError(f"level_probs must be 'uniform' or 'lognormal', got {level_probs!r}")
+        if level_probs not in ("uniform", "lognormal"):
+            raise ValueError(f"level_probs must be 'uniform' or 'lognormal', got {level_probs!r}")
         pair_weight(weighting, torch.zeros(1), torch.ones(1))
-        self.teacher_denoiser, self.solver, self.weighting, self.target_ema = teacher_denoiser, solver, weighting, target_ema
+        self.teacher_denoiser, self.solver, self.weighting, self.target_ema = (
+            teacher_denoiser, solver, weighting, target_ema)
         self.sigmas = karras_sigmas(n_levels, eps, T, rho)
         self.probs = lognormal_level_probs(self.sigmas) if level_probs == "lognormal" else None
         self.ema_teacher = target_ema > 0
@@ -384,7 +404,8 @@ class CDLoss(BaseLoss):
         "`xb = (x0 + t_{n+1} z, t_{n+1}[, labels])`, `yb = (sg f(x_hat_n, t_n), lambda)`."
         check_batch(x0, labels, self.n_classes)
         self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
-        if self.ema_teacher and teacher is None: raise ValueError("CDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
+        if self.ema_teacher and teacher is None:
+            raise ValueError("CDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         lo, hi = sample_level_pairs(x0.shape[0], x0, self.sigmas, self.probs, generator=self.generator)
         x_hi = x0 + bcast(hi, x0)*noise_like(x0, self.generator)
         x_hat = self.ode_step(x_hi, hi, lo, labels)
@@ -399,19 +420,22 @@ class CTInversionLoss(BaseLoss):
                  n_levels:int|None=None, # discrete: fixed N instead of the doubling curriculum
                  s0:int=10, s1:int=1280, # discrete: curriculum ends
                  first_share:float=0.1, # discrete: share of draws forced to n = 1 (t_n = eps)
-                 stage_steps:int|None=None, n_stages:int=9, # continuous: steps per stage (None: total_steps // n_stages)
+                 # continuous: steps per stage (None: total_steps // n_stages)
+                 stage_steps:int|None=None, n_stages:int=9,
                  p_mean:float=-1.1, p_std:float=2., # lognormal of the levels
                  weighting:str="gap", # 'gap': (sd/T)(t_hi - t_lo) | 'inv_gap': 1/(t_hi - t_lo) | 'one'
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, rho:float=RHO, sigma_data:float=SIGMA_DATA,
-                 target:str='single', # 'single': the pair's own x0; 'batch': one Euler step of the batch's PF-ODE (Stable Target Field)
+                 # 'single': the pair's own x0; 'batch': one Euler step of the batch's PF-ODE (Stable Target Field)
+                 target:str='single',
                  n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
         if not 0 <= first_share <= 1: raise ValueError(f"first_share must be in [0, 1], got {first_share}")
         check_choice(target, ('single', 'batch'), 'target'); self.target = target
         pair_weight(weighting, torch.zeros(1), torch.ones(1))
         self.continuous, self.n_levels, self.s0, self.s1, self.first_share = continuous, n_levels, s0, s1, first_share
-        self.stage_steps, self.n_stages, self.p_mean, self.p_std, self.weighting = stage_steps, n_stages, p_mean, p_std, weighting
+        self.stage_steps, self.n_stages, self.p_mean, self.p_std, self.weighting = (
+            stage_steps, n_stages, p_mean, p_std, weighting)
         self.eps, self.T, self.rho, self.sigma_data = eps, T, rho, sigma_data
 
     def levels(self, step:int)->tuple[Tensor, Tensor]:
@@ -426,7 +450,8 @@ class CTInversionLoss(BaseLoss):
         "`(t_lo, t_hi)`: the online (less noisy) and the target level."
         if not self.continuous: return sample_level_pairs(x0.shape[0], x0, *self.levels(step), generator=self.generator)
         stage = stage_at(step, self.stage_steps, self.total_steps, self.n_stages, "CTInversionLoss(continuous=True)")
-        r, t = sample_level_pairs(x0.shape[0], x0, stage=stage, offset=0, p_mean=self.p_mean, p_std=self.p_std, T=self.T, generator=self.generator)
+        r, t = sample_level_pairs(x0.shape[0], x0, stage=stage, offset=0, p_mean=self.p_mean, p_std=self.p_std,
+                                  T=self.T, generator=self.generator)
         return r.clamp(min=self.eps), t.clamp(min=self.eps)
 
     def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
@@ -446,38 +471,46 @@ def precond_tangent(model, # a `Precond` (ConsistencyModel, Noiser, EDMDenoiser)
                     labels:Tensor|None=None, # class ids, when the network takes them
                     r:float=1., # weight of the network's own derivative dF/dt (sCM's warm-up: 0 -> 1)
                    )->tuple[Tensor, Tensor]:
-    "`(M(x, t), dM/dt)`: the output and its total derivative along the path, $c_{skip}'x + c_{skip}v + c_{out}'F + r\\,c_{out}\\,dF/dt$, by one `torch.func.jvp`."
+    ("`(M(x, t), dM/dt)`: the output and its total derivative along the path, "
+     "$c_{skip}'x + c_{skip}v + c_{out}'F + r\\,c_{out}\\,dF/dt$, by one `torch.func.jvp`.")
     if not all(hasattr(model, k) for k in ('scalings', 'c_in', 'c_noise', 'net')):
-        raise ValueError(f"precond_tangent needs a preconditioned model (ConsistencyModel, Noiser, EDMDenoiser), got {type(model).__name__}")
+        raise ValueError(f"precond_tangent needs a preconditioned model (ConsistencyModel, Noiser, EDMDenoiser), "
+                         f"got {type(model).__name__}")
     t = bcast(t, x)
     model.check_levels(t)
     cond = {} if labels is None else dict(labels=labels)
     def parts(x, t):
         c_skip, c_out = model.scalings(t)
-        return c_skip + 0*t, c_out + 0*t, model.net(model.c_in(t)*x, model.c_noise(t).flatten(), **cond)   # + 0 t: every part a function of t
+        # + 0 t: every part a function of t
+        return c_skip + 0*t, c_out + 0*t, model.net(model.c_in(t)*x, model.c_noise(t).flatten(), **cond)
     (c_skip, c_out, F), (d_skip, d_out, dF) = torch.func.jvp(parts, (x, t), (v, torch.ones_like(t)))
     return c_skip*x + c_out*F, d_skip*x + c_skip*v + d_out*F + r*c_out*dF
 
 class TangentCTLoss(BaseLoss):
-    "Continuous-time consistency training (sCM's $\\Delta t \\to 0$ limit) of a consistency model (`boundary='eps'`) or a noiser (`boundary='T'`)."
+    ("Continuous-time consistency training (sCM's $\\Delta t \\to 0$ limit) of a consistency model (`boundary='eps'`) "
+     "or a noiser (`boundary='T'`).")
     def __init__(self, boundary:str='eps', # 'eps': f(x, eps) = x (the denoiser); 'T': g(x, T) = x (the noiser)
                  p_mean:float=-1.1, p_std:float=2., # ln t ~ N(p_mean, p_std^2), clamped to [eps, T]
                  warmup_steps:int=1000, # r rises linearly from 0 to 1 over these steps (0: r = 1 from the start)
                  tangent_c:float=.1, # tangent normalisation g / (||g|| + c) per sample (None: off)
-                 velocity:str='single', # 'single': dx/dt = z (consistency training); 'batch': the batch's posterior mean (Stable Target Field)
+                 # 'single': dx/dt = z (consistency training); 'batch': the batch's posterior mean (Stable Target Field)
+                 velocity:str='single',
                  weighting:str='one', # 'one' | 'inv_t' (1/t)
-                 log_time:bool=True, # the tangent per unit of ln t (t dM/dt), as the pairs' gap grows with t; False: per unit of t
+                 # the tangent per unit of ln t (t dM/dt), as the pairs' gap grows with t; False: per unit of t
+                 log_time:bool=True,
                  eps:float=EPS, T:float=T_MAX, n_classes:int|None=None, generator=None, total_steps:int|None=None):
         super().__init__('l2', None, n_classes, generator, total_steps)
         check_choice(boundary, ('eps', 'T'), 'boundary'); check_choice(velocity, ('single', 'batch'), 'velocity')
         check_choice(weighting, ('one', 'inv_t'), 'weighting')
         if warmup_steps < 0: raise ValueError(f"warmup_steps must be >= 0, got {warmup_steps}")
         if tangent_c is not None and tangent_c <= 0: raise ValueError(f"tangent_c must be > 0 or None, got {tangent_c}")
-        self.boundary, self.p_mean, self.p_std, self.warmup_steps, self.tangent_c = boundary, p_mean, p_std, warmup_steps, tangent_c
+        self.boundary, self.p_mean, self.p_std, self.warmup_steps, self.tangent_c = (
+            boundary, p_mean, p_std, warmup_steps, tangent_c)
         self.velocity, self.weighting, self.log_time, self.eps, self.T = velocity, weighting, log_time, eps, T
 
     def normalise(self, tan:Tensor, t:Tensor)->Tensor:
-        "The tangent at levels `t` (times t with `log_time`) divided by its per-sample norm plus `tangent_c` (None: not divided)."
+        ("The tangent at levels `t` (times t with `log_time`) divided by its per-sample norm plus `tangent_c` "
+         "(None: not divided).")
         if self.log_time: tan = bcast(t, tan)*tan
         if self.tangent_c is None: return tan
         return tan/(tan.reshape(len(tan), -1).norm(dim=1).reshape(-1, *[1]*(tan.ndim - 1)) + self.tangent_c)
@@ -487,7 +520,8 @@ class TangentCTLoss(BaseLoss):
         return 1. if self.warmup_steps == 0 else min(1., step/self.warmup_steps)
 
     def batch(self, model, x0:Tensor, labels=None, step:int=0, teacher=None):
-        "`xb = (x_t, t[, labels])`, `yb = (sg(M -/+ normalised tangent), weight)`: minus for the denoiser, plus for the noiser."
+        ("`xb = (x_t, t[, labels])`, `yb = (sg(M -/+ normalised tangent), weight)`: "
+         "minus for the denoiser, plus for the noiser.")
         check_batch(x0, labels, self.n_classes)
         t = lognormal_levels(x0.shape[0], x0, self.p_mean, self.p_std, self.T, self.generator).clamp(min=self.eps)
         z = noise_like(x0, self.generator)
@@ -514,16 +548,19 @@ class IGCTPair(nn.Module):
                 x_cyc=None, # decoded images f(z, T|c) of the noise-side cycle: the noiser encodes them
                 z_rec=None, # a latent computed without gradient: decode it instead of encoding `x_eps`
                )->tuple:
-        "`(f(x_t, t|c, w), g(x_in, t_in|c), f(g(x_eps, eps|c), T|c, 0) or an empty tensor[, g(x_cyc, eps|c)])`; the noiser runs first (see `IGCTLoss.batch`)."
+        ("`(f(x_t, t|c, w), g(x_in, t_in|c), f(g(x_eps, eps|c), T|c, 0) or an empty tensor[, g(x_cyc, eps|c)])`; "
+         "the noiser runs first (see `IGCTLoss.batch`).")
         g = self.noiser(x_in, t_in, labels)
         f = self.denoiser(x_t, t, labels, w)
         cyc = () if x_cyc is None else (self.noiser(x_cyc, self.eps, labels),)
-        if x_eps is None and z_rec is None: return (f, g, x_t.new_zeros(0), *cyc)   # tensors only: fastai's MixedPrecision converts every element
+        # tensors only: fastai's MixedPrecision converts every element
+        if x_eps is None and z_rec is None: return (f, g, x_t.new_zeros(0), *cyc)
         z_T = self.noiser(x_eps, self.eps, labels) if z_rec is None else z_rec
         return (f, g, self.denoiser(z_T, self.T, labels, None if w is None else torch.zeros_like(w)), *cyc)
 
 def latent_moments(u:Tensor)->Tensor:
-    "Per sample, $\\bar u^2 + (\\overline{u^2} - 1)^2$ over its pixels: zero when the latent's pixels have the N(0, 1) prior's first two moments."
+    ("Per sample, $\\bar u^2 + (\\overline{u^2} - 1)^2$ over its pixels: "
+     "zero when the latent's pixels have the N(0, 1) prior's first two moments.")
     u = u.reshape(u.shape[0], -1).float()
     return u.mean(1)**2 + (u.pow(2).mean(1) - 1)**2
 
@@ -532,19 +569,24 @@ IGCT_TARGETS = ('single', 'batch')
 
 class IGCTLoss(BaseLoss):
     "The iGCT step: guided CT for the denoiser, inverse CT for the noiser, and the reconstruction term."
-    def __init__(self, stage_steps:int|None=None, n_stages:int=9, total_steps:int|None=None, # stage = step // stage_steps
+    def __init__(self, stage_steps:int|None=None, n_stages:int=9,
+                 total_steps:int|None=None, # stage = step // stage_steps
                  recon_every:int=10, lam_rec:float=2e-5, # reconstruction term: how often, and its weight
                  w_min:float=0., w_max:float=14., # guidance weight w ~ U[w_min, w_max] (omega = 1 + w)
                  t_low:float=11., t_high:float=14.3, guide_power:float=2., p_max:float=.9, # the gate p_g(t)
                  p_mean:float=-1.1, p_std:float=2., k:float=8., b:float=1., q:float=2., # level pairs
-                 schedule:str='doubling', # 'doubling': gap t/q^stage, a new stage every stage_steps; 'tune': denoising, then one small gap
-                 tune_start:float=.3, q_tune:float=256., # 'tune': share of the run at r = 0, then r = t(1 - n(t)/q_tune)
-                 target:str='single', # 'single': the ODE step with the pair's own x0; 'batch': with the batch's posterior mean
+                 # 'doubling': gap t/q^stage, a new stage every stage_steps; 'tune': denoising, then one small gap
+                 schedule:str='doubling',
+                 # 'tune': share of the run at r = 0, then r = t(1 - n(t)/q_tune)
+                 tune_start:float=.3, q_tune:float=256.,
+                 # 'single': the ODE step with the pair's own x0; 'batch': with the batch's posterior mean
+                 target:str='single',
                  lam_cyc:float=0., # weight of the noise-side cycle d(g(sg f(z, T)), z) (0: off)
                  rec_grad:str='both', # the reconstruction's gradient: 'both' networks, or the 'denoiser' only
                  lam_prior:float=0., # weight of the latent moment term: each predicted latent g(x_in, t_in)/T has pixel mean 0 and mean square 1 (0: off)
                  noiser_loss:str='pair', # the noiser's consistency term: 'pair' (two levels, iGCT) or 'tangent' (the continuous-time limit, `TangentCTLoss`)
-                 tangent_c:float=.1, warmup_steps:int=1000, # 'tangent': normalisation constant, warm-up of the network's own derivative
+                 # 'tangent': normalisation constant, warm-up of the network's own derivative
+                 tangent_c:float=.1, warmup_steps:int=1000,
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, sigma_data:float=SIGMA_DATA, n_classes:int|None=None, generator=None):
         super().__init__(distance, c, n_classes, generator, total_steps)
@@ -556,12 +598,15 @@ class IGCTLoss(BaseLoss):
         if lam_cyc < 0: raise ValueError(f"lam_cyc must be >= 0, got {lam_cyc}")
         if lam_prior < 0: raise ValueError(f"lam_prior must be >= 0, got {lam_prior}")
         check_choice(noiser_loss, ('pair', 'tangent'), 'noiser_loss')
-        self.tangent = TangentCTLoss('T', p_mean, p_std, warmup_steps, tangent_c, velocity='batch' if target == 'batch' else 'single',
+        self.tangent = TangentCTLoss('T', p_mean, p_std, warmup_steps, tangent_c,
+                                     velocity='batch' if target == 'batch' else 'single',
                                      eps=eps, T=T) if noiser_loss == 'tangent' else None
         self.stage_steps, self.n_stages, self.recon_every, self.lam_rec = stage_steps, n_stages, recon_every, lam_rec
-        self.w_min, self.w_max, self.gate = w_min, w_max, dict(t_low=t_low, t_high=t_high, power=guide_power, p_max=p_max)
+        self.w_min, self.w_max, self.gate = w_min, w_max, dict(t_low=t_low, t_high=t_high, power=guide_power,
+                                                               p_max=p_max)
         self.p_mean, self.p_std, self.ect_kw = p_mean, p_std, dict(k=k, b=b, q=q)
-        self.schedule, self.tune_start, self.q_tune, self.target, self.lam_cyc, self.rec_grad = schedule, tune_start, q_tune, target, lam_cyc, rec_grad
+        self.schedule, self.tune_start, self.q_tune, self.target, self.lam_cyc, self.rec_grad = (
+            schedule, tune_start, q_tune, target, lam_cyc, rec_grad)
         self.eps, self.T, self.sigma_data, self.lam_prior = eps, T, sigma_data, lam_prior
 
     def stage_at(self, step:int)->int:
@@ -584,7 +629,8 @@ class IGCTLoss(BaseLoss):
                                   T=self.T, generator=self.generator, **kw)
 
     def _stf(self, x0, labels, x_t, t, r, x_r, y, m):
-        "'batch' targets: for the unguided pairs, x_r (and y where r = 0) from the batch's PF-ODE instead of the pair's x0."
+        ("'batch' targets: for the unguided pairs, x_r (and y where r = 0) from the batch's PF-ODE "
+         "instead of the pair's x0.")
         x_step, d = batch_ode_step(x_t, t, r.clamp(min=self.eps), x0, labels, labels)
         keep = bcast(m, x0) > 0
         return torch.where(keep, x_r, x_step), torch.where(keep, y, d)
@@ -593,10 +639,12 @@ class IGCTLoss(BaseLoss):
               x_src:Tensor|None=None): # partner images; default a random permutation of the batch
         "Draw both pairs, the guidance and the gate; build the stop-gradient targets (and the cycle's decoded images)."
         check_batch(x0, labels, self.n_classes)
-        if not (hasattr(model, "noiser") and hasattr(model, "denoiser")): raise TypeError("IGCTLoss needs an IGCTPair(noiser, denoiser) model")
+        if not (hasattr(model, "noiser") and hasattr(model, "denoiser")):
+            raise TypeError("IGCTLoss needs an IGCTPair(noiser, denoiser) model")
         B, gen, stage = x0.shape[0], self.generator, self.stage_at(step)
         if x_src is None: x_src = x0[torch.randperm(B, generator=gen, device=generator_device(gen, x0)).to(x0.device)]
-        if x_src.shape != x0.shape: raise ValueError(f"x_src of shape {tuple(x_src.shape)} must match x0 {tuple(x0.shape)}")
+        if x_src.shape != x0.shape:
+            raise ValueError(f"x_src of shape {tuple(x_src.shape)} must match x0 {tuple(x0.shape)}")
         # (a) guided CT pair for the denoiser
         r, t = self._pairs(x0, stage)
         w = self.w_min + (self.w_max - self.w_min)*uniform_like(B, x0, gen)
@@ -606,47 +654,60 @@ class IGCTLoss(BaseLoss):
         # (b) swapped pair for the noiser (or, with noiser_loss='tangent', one level and the ODE's direction there)
         r2, t2 = self._pairs(x0, stage)
         t_in, t_tgt = r2.clamp(min=self.eps), t2.clamp(min=self.eps)
-        if self.tangent is not None: t_in = lognormal_levels(B, x0, self.p_mean, self.p_std, self.T, gen).clamp(min=self.eps)
+        if self.tangent is not None:
+            t_in = lognormal_levels(B, x0, self.p_mean, self.p_std, self.T, gen).clamp(min=self.eps)
         z2 = noise_like(x0, gen)
         x_in = x0 + bcast(t_in, x0)*z2
         if self.tangent is None:
-            x_tgt = x0 + bcast(t_tgt, x0)*z2 if self.target == 'single' else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0]
-        else: v = z2 if self.target == 'single' else (x_in - batch_ode_step(x_in, t_in, t_in, x0, labels, labels)[1])/bcast(t_in, x0)
+            x_tgt = (x0 + bcast(t_tgt, x0)*z2 if self.target == 'single'
+                     else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0])
+        else: v = (z2 if self.target == 'single'
+                   else (x_in - batch_ode_step(x_in, t_in, t_in, x0, labels, labels)[1])/bcast(t_in, x0))
         # (c) reconstruction input, on every recon_every-th step; (d) the cycle's latents
         x_eps = x0 + self.eps*noise_like(x0, gen) if step % self.recon_every == 0 else None
         z_cyc = self.T*noise_like(x0, gen) if self.lam_cyc > 0 else None
         net = model if teacher is None else teacher
         with shared_dropout(x0):   # in the order of the online passes: noiser, then denoiser (only where r > 0)
-            if self.tangent is None: g_tgt, g_wt = net.noiser(x_tgt, t_tgt, labels), pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T)
+            if self.tangent is None:
+                g_tgt, g_wt = net.noiser(x_tgt, t_tgt, labels), pair_weight("gap", t_in, t_tgt, self.sigma_data, self.T)
             else:
                 g_out, tan = precond_tangent(net.noiser, x_in, t_in, v, labels, self.tangent.r_at(step))
                 g_tgt, g_wt = g_out + self.tangent.normalise(tan, t_in), torch.ones_like(t_in)
             f_tgt = self._target_where(net.denoiser, x_r, r, y, labels, w, nan_to_num=True)
-            x_cyc = None if z_cyc is None else net.denoiser(z_cyc, torch.full_like(t, self.T), labels, torch.zeros_like(w))
-            z_rec = None if x_eps is None or self.rec_grad == 'both' else net.noiser(x_eps, torch.full_like(t, self.eps), labels)
+            x_cyc = None if z_cyc is None else net.denoiser(z_cyc, torch.full_like(t, self.T), labels,
+                                                            torch.zeros_like(w))
+            z_rec = (None if x_eps is None or self.rec_grad == 'both'
+                     else net.noiser(x_eps, torch.full_like(t, self.eps), labels))
         xb = (x_t, t, labels, w, x_in, t_in, x_eps if z_rec is None else None, x_cyc, z_rec)
         return xb, (f_tgt, 1/(t - r), g_tgt, g_wt, x_eps, z_cyc)
 
     def terms(self, preds:tuple, f_tgt, f_wt, g_tgt, g_wt, x_eps=None, z_cyc=None)->dict:
-        "Per-sample `gen`, `inv`, weighted `rec`, `cyc` and `prior` terms (`rec` is None off the reconstruction steps, `cyc` without the cycle, `prior` when `lam_prior` is 0)."
+        ("Per-sample `gen`, `inv`, weighted `rec`, `cyc` and `prior` terms (`rec` is None off the reconstruction "
+         "steps, `cyc` without the cycle, `prior` when `lam_prior` is 0).")
         f_pred, g_pred, rec, *cyc = preds
-        if rec is not None and rec.numel() == 0: rec = None      # the forward's empty tensor: no reconstruction this step
-        if (rec is None) != (x_eps is None): raise ValueError("the reconstruction prediction and its target x_eps must come together")
-        if bool(cyc) != (z_cyc is not None): raise ValueError("the cycle's prediction and its latents z_cyc must come together")
-        inv = squared_l2(g_pred, g_tgt) if self.tangent is not None else self.distance(g_pred, g_tgt)   # the tangent's surrogate is squared
+        if rec is not None and rec.numel() == 0: rec = None   # the forward's empty tensor: no reconstruction this step
+        if (rec is None) != (x_eps is None):
+            raise ValueError("the reconstruction prediction and its target x_eps must come together")
+        if bool(cyc) != (z_cyc is not None):
+            raise ValueError("the cycle's prediction and its latents z_cyc must come together")
+        # the tangent's surrogate is squared
+        inv = squared_l2(g_pred, g_tgt) if self.tangent is not None else self.distance(g_pred, g_tgt)
         return dict(gen=f_wt*self.distance(f_pred, f_tgt), inv=g_wt*inv,
                     rec=None if rec is None else self.lam_rec*self.distance(rec, x_eps),
-                    cyc=self.lam_cyc*self.distance(cyc[0]/self.T, z_cyc/self.T) if cyc else None,   # in units of the prior's std
+                    # in units of the prior's std
+                    cyc=self.lam_cyc*self.distance(cyc[0]/self.T, z_cyc/self.T) if cyc else None,
                     prior=self.lam_prior*latent_moments(g_pred/self.T) if self.lam_prior > 0 else None)
 
     def __call__(self, preds:tuple, *yb)->Tensor:
-        "$\\frac1B\\sum_b [\\mathcal L_{inv} + \\mathcal L_{gen} + \\lambda_{rec}\\mathcal L_{rec} + \\lambda_{cyc}\\mathcal L_{cyc}]$."
+        ("$\\frac1B\\sum_b [\\mathcal L_{inv} + \\mathcal L_{gen} + \\lambda_{rec}\\mathcal L_{rec} "
+         "+ \\lambda_{cyc}\\mathcal L_{cyc}]$.")
         d = self.terms(preds, *yb)
         return (d["gen"] + d["inv"] + sum(d[k] for k in ("rec", "cyc", "prior") if d[k] is not None)).mean()
 
 # %% ../nbs/02_losses.ipynb #c6828725
 class CTInvPair(nn.Module):
-    "A class-conditional consistency model $f_\\theta$ and noiser $g_\\phi$ side by side: disjoint weights, one optimiser."
+    ("A class-conditional consistency model $f_\\theta$ and noiser $g_\\phi$ side by side: "
+     "disjoint weights, one optimiser.")
     method = 'ctinv'   # its row of `METHOD_TABLE`
     def __init__(self, noiser:nn.Module, # wrapped noiser g(x, t, labels)
                  denoiser:nn.Module): # wrapped consistency model f(x, t, labels)
@@ -657,7 +718,8 @@ class CTInvPair(nn.Module):
         return self.denoiser(x_f, t_f, labels_f), self.noiser(x_g, t_g, labels_g)
 
 class CTInvLoss:
-    "CT for the denoiser plus CT Inversion for the noiser, both on the same clean batch (the CT Inversion report's pair)."
+    ("CT for the denoiser plus CT Inversion for the noiser, both on the same clean batch "
+     "(the CT Inversion report's pair).")
     ema_teacher = False
     def __init__(self, cm_loss=None, # the denoiser's loss; default iCT (`CTLoss()`)
                  inv_loss=None, # the noiser's loss; default `CTInversionLoss()`
@@ -695,17 +757,20 @@ def make_pair(method:str=DEFAULT_METHOD, # 'igct' or 'ctinv'
               net:str='tiny', # a `ctinv.nets.PRESETS` name, for both networks
               n_classes:int=10, channels:int=1, resolution:int=8, # the data set's
               seed:int=0, # the initial weights (drawn without touching the global RNG)
-              edm_when_training:bool|None=None, # denoiser: EDM scalings in train mode (default: iGCT yes, CT Inversion no)
+              # denoiser: EDM scalings in train mode (default: iGCT yes, CT Inversion no)
+              edm_when_training:bool|None=None,
               **net_overrides)->nn.Module: # any `UNet` argument
     "A fresh class-conditional noiser + denoiser pair for `method` (`.noiser`, `.denoiser`)."
     check_choice(method, METHODS, 'method')
-    if not isinstance(resolution, int) or resolution < 1: raise ValueError(f"the UNet needs square images of a positive integer size, got resolution {resolution!r}")
+    if not isinstance(resolution, int) or resolution < 1:
+        raise ValueError(f"the UNet needs square images of a positive integer size, got resolution {resolution!r}")
     kw = dict(in_channels=channels, img_resolution=resolution, n_classes=n_classes, **net_overrides)
     guided = METHOD_TABLE[method]['guided']
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         g = Noiser(unet_preset(net, **kw))
-        f = ConsistencyModel(unet_preset(net, guidance_embed=guided, **kw), edm_when_training=guided if edm_when_training is None else edm_when_training)
+        f = ConsistencyModel(unet_preset(net, guidance_embed=guided, **kw),
+                             edm_when_training=guided if edm_when_training is None else edm_when_training)
         return METHOD_TABLE[method]['pair'](g, f)
 
 def make_loss(method:str=DEFAULT_METHOD, n_classes:int|None=None,
@@ -721,14 +786,18 @@ def make_loss(method:str=DEFAULT_METHOD, n_classes:int|None=None,
 
 # %% ../nbs/02_losses.ipynb #995a5673
 class GuidedCDLoss(CDLoss):
-    "Guided CD: one Heun (or Euler) step of the CFG teacher's PF-ODE $D_w$ per pair, $w \\sim \\mathcal U[w_{min}, w_{max}]$ per sample."
-    def __init__(self, teacher_denoiser:nn.Module, # class-conditional D_phi(x, t, labels) trained with a null class, frozen
+    ("Guided CD: one Heun (or Euler) step of the CFG teacher's PF-ODE $D_w$ per pair, "
+     "$w \\sim \\mathcal U[w_{min}, w_{max}]$ per sample.")
+    def __init__(self,
+                 teacher_denoiser:nn.Module, # class-conditional D_phi(x, t, labels) trained with a null class, frozen
                  null_label:int, # the teacher's null class id (usually n_classes)
                  w_min:float=0., w_max:float=14., # guidance weight w ~ U[w_min, w_max] (omega = 1 + w)
-                 solver:str="heun", n_levels:int=18, level_probs:str="uniform", weighting:str="one", target_ema:float=0.,
+                 solver:str="heun", n_levels:int=18, level_probs:str="uniform", weighting:str="one",
+                 target_ema:float=0.,
                  distance="pseudo_huber", c:float|None=None,
                  eps:float=EPS, T:float=T_MAX, rho:float=RHO, n_classes:int|None=None, generator=None):
-        super().__init__(teacher_denoiser, solver, n_levels, level_probs, weighting, target_ema, distance, c, eps, T, rho, n_classes, generator)
+        super().__init__(teacher_denoiser, solver, n_levels, level_probs, weighting, target_ema, distance, c,
+                         eps, T, rho, n_classes, generator)
         if not w_min <= w_max: raise ValueError(f"the guidance range needs w_min <= w_max, got [{w_min}, {w_max}]")
         self.null_label, self.w_min, self.w_max = null_label, w_min, w_max
 
@@ -754,7 +823,8 @@ class GuidedCDLoss(CDLoss):
         check_batch(x0, labels, self.n_classes)
         self.teacher_denoiser = on_device_of(self.teacher_denoiser, x0)
         if labels is None: raise ValueError("guided CD needs class labels: the teacher is class-conditional")
-        if self.ema_teacher and teacher is None: raise ValueError("GuidedCDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
+        if self.ema_teacher and teacher is None:
+            raise ValueError("GuidedCDLoss(target_ema > 0) needs the EMA teacher copy: pass teacher=")
         B = x0.shape[0]
         lo, hi = sample_level_pairs(B, x0, self.sigmas, self.probs, generator=self.generator)
         w = self.w_min + (self.w_max - self.w_min)*uniform_like(B, x0, self.generator)

@@ -14,26 +14,29 @@ def test_items_cover_the_bench_scripts(tmp_path):
     used = {Path(c[1]).name for c in full.values() if c[0] == run_all.PY}
     helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py", "threads.py"}  # GPU-only, a thread study
     assert {p.name for p in (ROOT/"bench").glob("*.py")} - helpers <= used
-    assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines", "guidance_mnist",  # CPU hours: full-only
-                                      "default_job_quiet"}                                                                 # a timing run, alone
+    assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines",
+                                      "guidance_mnist",      # CPU hours: full-only
+                                      "default_job_quiet"}   # a timing run, alone
     for k, cmd in quick.items():                          # every quick output lands under the given folder
-        outs = [cmd[i + 1] for i, a in enumerate(cmd) if a in ("--out", "--results", "--ckpt-dir", "--runs", "--models")]
+        outs = [cmd[i + 1] for i, a in enumerate(cmd)
+                if a in ("--out", "--results", "--ckpt-dir", "--runs", "--models")]
         assert outs and all(Path(o).is_relative_to(tmp_path) for o in outs), (k, cmd)
 
 def test_quick_default_folder_is_not_the_full_one():
-    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--quick", "--list"], capture_output=True, text=True, env=ENV)
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--quick", "--list"],
+                       capture_output=True, text=True, env=ENV)
     assert p.returncode == 0
     assert f"{ROOT}/bench/results/quick/" in p.stdout and f"--out {ROOT}/bench/results " not in p.stdout
 
 def test_unknown_item_is_refused(tmp_path):
-    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--only", "fig1", "figure9", "--out", str(tmp_path)],
-                       capture_output=True, text=True, env=ENV)
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--only", "fig1", "figure9",
+                        "--out", str(tmp_path)], capture_output=True, text=True, env=ENV)
     assert p.returncode == 2 and "unknown item(s) figure9; expected some of: table1_dm," in p.stderr
     assert list(tmp_path.iterdir()) == []                # nothing written
 
 def test_one_item_end_to_end(tmp_path):
-    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--quick", "--only", "ctm", "--out", str(tmp_path)],
-                       capture_output=True, text=True, env=ENV, timeout=900)
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--quick", "--only", "ctm",
+                        "--out", str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=900)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "[1/1] ctm: ok in" in p.stdout and "1 of 1 items ok" in p.stdout
     log = json.loads((tmp_path/"run_all.json").read_text())
@@ -52,7 +55,8 @@ def _py(code:str)->list: return [sys.executable, "-c", code]
 def _rendezvous(me:Path, other:Path, wait_s:float)->list:
     "A command that writes `me`, then waits up to `wait_s` for `other` (exit 1 if it never comes)."
     return _py(f"import pathlib, sys, time; pathlib.Path({str(me)!r}).touch(); t = time.time()\n"
-               f"while not pathlib.Path({str(other)!r}).exists():\n    time.sleep(0.05)\n    if time.time() - t > {wait_s}: sys.exit(1)")
+               f"while not pathlib.Path({str(other)!r}).exists():\n    time.sleep(0.05)\n"
+               f"    if time.time() - t > {wait_s}: sys.exit(1)")
 
 def test_jobs_run_side_by_side(tmp_path):
     "Two items that each wait for the other finish only when they run at the same time."
@@ -69,22 +73,27 @@ def test_needs_and_alone(tmp_path):
     "An item starts after the items it needs, is skipped when one failed; an `alone` item overlaps no other."
     mark = lambda name: _py(f"import pathlib; pathlib.Path({str(tmp_path/name)!r}).touch()")
     todo = {"bad": _py("import sys; sys.exit(3)"), "good": mark("good"), "after_bad": mark("after_bad"),
-            "after_good": _py(f"import pathlib, sys; sys.exit(0 if pathlib.Path({str(tmp_path/'good')!r}).exists() else 1)"),
+            "after_good": _py(f"import pathlib, sys; "
+                              f"sys.exit(0 if pathlib.Path({str(tmp_path/'good')!r}).exists() else 1)"),
             "timing": mark("timing"), "late": mark("late")}
     needs = {"after_bad": ("bad",), "after_good": ("good",)}
     lines = []
-    log = {e["item"]: e for e in run_all.run_items(todo, 2, tmp_path/"logs", needs=needs, alone=("timing",), say=lines.append)}
+    log = {e["item"]: e for e in run_all.run_items(todo, 2, tmp_path/"logs", needs=needs, alone=("timing",),
+                                                   say=lines.append)}
     assert not log["bad"]["ok"] and log["bad"]["returncode"] == 3
     assert log["after_bad"]["skipped"] == "needs bad" and not (tmp_path/"after_bad").exists()
     assert log["after_good"]["ok"] and log["late"]["ok"] and log["timing"]["ok"]
     t = log["timing"]
     for k, e in log.items():
-        if k != "timing" and e["start_s"] is not None:      # [start, end] of every other item is outside the timing item's
-            assert e["start_s"] + e["wall_s"] <= t["start_s"] + 0.2 or e["start_s"] >= t["start_s"] + t["wall_s"] - 0.2, (k, e, t)   # 0.2: rounding
-    assert any("bad: FAILED (exit 3)" in l for l in lines) and any("after_bad: SKIPPED (needs bad, which failed)" in l for l in lines)
+        # [start, end] of every other item is outside the timing item's
+        if k != "timing" and e["start_s"] is not None:
+            assert (e["start_s"] + e["wall_s"] <= t["start_s"] + 0.2
+                    or e["start_s"] >= t["start_s"] + t["wall_s"] - 0.2), (k, e, t)   # 0.2: rounding
+    assert (any("bad: FAILED (exit 3)" in l for l in lines)
+            and any("after_bad: SKIPPED (needs bad, which failed)" in l for l in lines))
     assert (tmp_path/"logs"/"bad.log").exists()
 
 def test_jobs_below_one_is_refused(tmp_path):
-    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--jobs", "0", "--only", "fig1", "--out", str(tmp_path)],
-                       capture_output=True, text=True, env=ENV)
+    p = subprocess.run([sys.executable, str(ROOT/"bench"/"run_all.py"), "--jobs", "0", "--only", "fig1",
+                        "--out", str(tmp_path)], capture_output=True, text=True, env=ENV)
     assert p.returncode == 2 and "--jobs must be at least 1, got 0" in p.stderr and list(tmp_path.iterdir()) == []
