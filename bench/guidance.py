@@ -10,7 +10,8 @@ Trains (same UNet preset, data and seed for all) the class-conditional EDM with 
 DDIM-inversion baseline), guided CD distilled from it and, unless `--igct RUN` names a finished `ctinv_train` run, the
 iGCT pair; trains the library classifier; then, for each method and w in {0, 1, 3, 6, 9, 12}, samples `n_per_class`
 images per class from the same latents and measures precision / recall (k = 3) and the Frechet distance on the
-classifier's features against the held-out images, class accuracy and saturation. Writes OUT/guidance.json (digits) or
+classifier's features against the held-out images, class accuracy and saturation, and the same numbers of real images
+(`floor`: the held-out images split in half, and training images against them; mean and sd over 20 draws). Writes OUT/guidance.json (digits) or
 OUT/guidance_mnist.json (rows: method, w, nfe, precision, recall, fd, class_acc, saturation, images_per_s, ...), and
 the curves and sample grids beside it. Inception-based numbers are not computed here (no Inception weights on this
 machine): see `ctinv.metrics.inception_metrics` for scoring with user-provided weights.
@@ -97,7 +98,7 @@ def main(argv=None):
     from ctinv.pfode import EDMDenoiser, ConsistencyModel
     from ctinv.losses import make_pair
     from ctinv.guidance import (train_cfg_edm, train_guided_cd, load_pair, guidance_sweep, editing_rows, plot_guidance,
-                                sample_rows_grid, class_unet, guided_share, W_GRID)
+                                sample_rows_grid, class_unet, guided_share, real_floor, W_GRID)
     from ctinv.presets import TRAIN_PRESETS
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     log = lambda s: print(s, flush=True)
@@ -158,6 +159,9 @@ def main(argv=None):
                torch_threads=torch.get_num_threads(),
                features='library classifier (penultimate layer); Inception-based FID/precision/recall need user-provided weights',
                cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate, nfe_counts='network calls')
+    xt, yt = dls.train.dataset.x, dls.train.dataset.y                  # the real-vs-real floor of the rows' numbers
+    res['floor'] = dict(split_half=real_floor(clf, x, y, seed=a.seed),
+                        train=real_floor(clf, x, y, xt, yt, n=min(len(xt), a.n_per_class*m.n_classes), seed=a.seed))
     if a.gate: res['guided_share'] = dict(default=guided_share(), gate=guided_share(t_low=a.gate[0], t_high=a.gate[1]))
     stem = 'guidance' if a.data == 'digits' else f'guidance_{a.data}'
     from ctinv.core import atomic_write_text

@@ -22,7 +22,7 @@ from .data import save_grid
 # %% auto #0
 __all__ = ['GUIDED_METHODS', 'W_GRID', 'TAU_2', 'PAPER_CIFAR10', 'class_unet', 'fit_ema', 'train_cfg_edm', 'train_guided_cd',
            'load_pair', 'guided_images', 'apg_settings', 'saturation', 'guided_share', 'guidance_row', 'guidance_sweep',
-           'edit_images', 'editing_rows', 'plot_guidance', 'sample_rows_grid', 'edit_demo']
+           'real_floor', 'edit_images', 'editing_rows', 'plot_guidance', 'sample_rows_grid', 'edit_demo']
 
 # %% ../nbs/11_guidance.ipynb #2f7c8f1c
 GUIDED_METHODS = ('igct', 'igct_2', 'cfg', 'cfg_interval', 'apg', 'guided_cd', 'guided_cd_2')
@@ -164,6 +164,29 @@ def guidance_sweep(models:dict, classifier, real:Tensor, # models as in `guided_
             if log: log(f"{method:13s} w={w:4.1f}  " + "  ".join(f"{k} {rows[-1][k]:.3f}" for k in ('precision', 'recall', 'fd', 'class_acc', 'saturation')))
     return rows
 
+# %% ../nbs/11_guidance.ipynb #f1007001
+def real_floor(classifier, ref:Tensor, ref_labels:Tensor, # the judge; the reference set and its labels
+               other:Tensor|None=None, other_labels:Tensor|None=None, # real images in place of samples (None: split `ref` in half)
+               n:int|None=None, # samples per draw from `other` (default all of it)
+               reps:int=20, k:int=3, seed:int=0)->dict:
+    "Real-vs-real floor of `guidance_row`'s numbers: mean and sd over `reps` random draws (split halves of `ref`, or `n` of `other` against all of `ref`)."
+    gen, keys, vals = torch.Generator().manual_seed(seed), ('precision', 'recall', 'fd', 'class_acc'), []
+    if other is not None and other_labels is None: raise ValueError("other needs its other_labels (class accuracy)")
+    n = len(other) if other is not None and n is None else n
+    if other is not None and not 2 <= n <= len(other): raise ValueError(f"n must be in [2, {len(other)}] (the images of other), got {n}")
+    for _ in range(reps):
+        if other is None:
+            i = torch.randperm(len(ref), generator=gen); a, b = i[:len(ref)//2], i[len(ref)//2:]
+            r = guidance_row(ref[b], ref_labels[b], classifier, ref[a], k=k)
+        else:
+            i = torch.randperm(len(other), generator=gen)[:n]
+            r = guidance_row(other[i], other_labels[i], classifier, ref, k=k)
+        vals.append([r[key] for key in keys])
+    v = torch.tensor(vals, dtype=torch.float64)
+    return dict(how='split halves of the reference' if other is None else f'{n} other real images against the reference',
+                n_reference=len(ref)//2 if other is None else len(ref), n_samples=len(ref) - len(ref)//2 if other is None else n,
+                reps=reps, **{key: dict(mean=v[:, j].mean().item(), sd=v[:, j].std().item()) for j, key in enumerate(keys)})
+
 # %% ../nbs/11_guidance.ipynb #50f0d80d
 def edit_images(method:str, # 'igct' (2 NFE) or 'ddim_cfg' (Heun inversion of the CFG-EDM, then CFG Heun decoding)
                 models:dict, x:Tensor, c_src:Tensor, c_tar:Tensor, w:float)->tuple[Tensor, int]:
@@ -211,7 +234,8 @@ def plot_guidance(rows:list, # from `guidance_sweep`
                   keys=('precision', 'recall', 'fd', 'class_acc', 'saturation'), paper:bool=True):
     "One panel per number against omega = 1 + w, one line per method; the iGCT paper's CIFAR-10 precision and recall dashed."
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, len(keys), figsize=(3.2*len(keys), 3))
+    nc = min(3, len(keys)); nr = -(-(len(keys) + 1)//nc)                # a grid at reading width; the legend in a panel of its own
+    fig, axs = plt.subplots(nr, nc, figsize=(3*nc, 2.6*nr), squeeze=False); axs = axs.flatten()
     for ax, k in zip(axs, keys):
         for m in dict.fromkeys(r['method'] for r in rows):
             rs = [r for r in rows if r['method'] == m]
@@ -220,7 +244,8 @@ def plot_guidance(rows:list, # from `guidance_sweep`
             for m, d in PAPER_CIFAR10.items():
                 ax.plot(list(d), [v[k == 'recall'] for v in d.values()], '--', lw=.8, color='grey' if m == 'cfg' else 'k' if m == 'igct' else 'tan')
         ax.set_xlabel('omega = 1 + w'); ax.set_title(k)
-    axs[0].legend(fontsize=7)
+    axs[len(keys)].legend(*axs[0].get_legend_handles_labels(), fontsize=7, loc='center'); axs[len(keys)].axis('off')
+    for ax in axs[len(keys) + 1:]: ax.axis('off')
     fig.tight_layout()
     return fig
 
