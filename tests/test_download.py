@@ -5,7 +5,7 @@ and leave nothing in the data
 folder; downloads forbidden (`download=False`, `$CTINV_NO_DOWNLOAD`, `ctinv_train --no_download`) are refused without
 a single request. Nothing of torchvision is mocked. CIFAR-10 has no full-download test (its shared copies are npz files,
 which torchvision's `CIFAR10` cannot be served); its refusal and a corrupt archive are tested."""
-import functools, gzip, hashlib, http.server, os, shutil, subprocess, sys, threading, time, _thread
+import functools, gzip, hashlib, http.server, os, shutil, subprocess, sys, threading
 from pathlib import Path
 import pytest
 
@@ -25,7 +25,7 @@ needs_mnist = pytest.mark.skipif(not all((MNIST_DIR/f'{n}.gz').is_file() for s i
 class Server:
     ("A `ThreadingHTTPServer` on 127.0.0.1 (a free port) serving `folder` from a thread; "
      "`requests` lists the paths asked for.")
-    def __init__(self, folder, cut:dict|None=None, interrupt:str|None=None):
+    def __init__(self, folder, cut:dict|None=None):
         self.requests, srv = [], self
         class Handler(http.server.SimpleHTTPRequestHandler):
             def __init__(self, *a, **k): super().__init__(*a, directory=str(folder), **k)
@@ -34,15 +34,11 @@ class Server:
                 srv.requests.append(self.path)
                 super().do_GET()
             def copyfile(self, source, outputfile):
-                name, probe = Path(self.path).name, self.headers.get('Method') == 'HEAD'  # torchvision's redirect probe
+                name = Path(self.path).name
                 data = source.read()
                 try:
                     if name in (cut or {}):                    # the connection drops after `cut[name]` bytes
                         outputfile.write(data[:cut[name]]); outputfile.flush(); self.close_connection = True
-                    elif name == interrupt and not probe:      # Ctrl-C while the client is halfway through this file
-                        outputfile.write(data[:len(data)//2]); outputfile.flush()
-                        _thread.interrupt_main(); time.sleep(0.5)
-                        outputfile.write(data[len(data)//2:])
                     else: outputfile.write(data)
                 except OSError: pass                           # the client hung up (the probe reads no body)
         class Quiet(http.server.ThreadingHTTPServer):
@@ -136,14 +132,23 @@ def test_wrong_checksum(serve, root, tmp_path):
     assert list(root.iterdir()) == []
 
 @needs_mnist
-def test_interrupt_keeps_nothing(serve, tmp_path):
-    "A real Ctrl-C (SIGINT's KeyboardInterrupt in the main thread) halfway through the images file."
+def test_interrupt_keeps_nothing(serve, tmp_path, monkeypatch):
+    ("Ctrl-C's KeyboardInterrupt in the main thread halfway through the images file, raised by the transfer loop "
+     "itself: a SIGINT simulated from the server's thread (`_thread.interrupt_main`) was not delivered on every run "
+     "on a loaded machine.")
+    import torchvision.datasets.utils as tvu
     from ctinv.data import load_mnist, DownloadInterrupted
-    s = serve(MNIST_DIR, interrupt='t10k-images-idx3-ubyte.gz')
+    class CtrlC(tvu.tqdm):                                             # torchvision's progress bar, fed every chunk
+        def update(self, n=1):
+            super().update(n)
+            if self.total and self.total > 10**6 and self.n >= self.total//2: raise KeyboardInterrupt
+    monkeypatch.setattr(tvu, 'tqdm', CtrlC)
+    s = serve(MNIST_DIR)
     root = tmp_path/'new'/'data'                                       # folders made for the download go too
     with pytest.raises(KeyboardInterrupt) as e: load_mnist(root, 'test', mirror=s.url)
     assert isinstance(e.value, DownloadInterrupted) and '\n' not in str(e.value), e.value
     assert 'MNIST test: download interrupted; nothing of it was kept' in str(e.value)
+    assert 't10k-images-idx3-ubyte.gz' in {Path(r).name for r in s.requests}
     assert list(tmp_path.iterdir()) == []
 
 @needs_mnist
