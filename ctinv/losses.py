@@ -18,9 +18,9 @@ __all__ = ['IGCT_SCHEDULES', 'IGCT_TARGETS', 'METHOD_TABLE', 'METHODS', 'DEFAULT
            'pseudo_huber', 'squared_l2', 'l1_distance', 'get_distance', 'stage_at', 'ict_n_levels',
            'cm_n_levels_and_mu', 'lognormal_level_probs', 'ect_r', 'guide_prob', 'lognormal_levels',
            'sample_level_pairs', 'pair_weight', 'batch_ode_step', 'check_choice', 'check_batch', 'on_device_of',
-           'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'precond_tangent', 'TangentCTLoss',
-           'IGCTPair', 'latent_moments', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'is_guided', 'make_pair', 'make_loss',
-           'GuidedCDLoss']
+           'BaseLoss', 'DSMLoss', 'CTLoss', 'ECTLoss', 'CDLoss', 'CTInversionLoss', 'batch_velocity', 'precond_tangent',
+           'TangentCTLoss', 'IGCTPair', 'latent_moments', 'IGCTLoss', 'CTInvPair', 'CTInvLoss', 'is_guided',
+           'make_pair', 'make_loss', 'GuidedCDLoss']
 
 # %% ../nbs/02_losses.ipynb #863e27db
 def loss_on(loss, # a loss of this module
@@ -465,6 +465,13 @@ class CTInversionLoss(BaseLoss):
         return _xb(x_lo, lo, labels), (target, pair_weight(self.weighting, lo, hi, self.sigma_data, self.T))
 
 # %% ../nbs/02_losses.ipynb #5c7a0002
+def batch_velocity(x:Tensor, t:Tensor, # states and their levels `(B,)`
+                   ref:Tensor, ref_labels:Tensor|None=None, labels:Tensor|None=None, # as in `batch_ode_step`
+                  )->Tensor:
+    "$dx/dt = (x - \\hat D(x, t))/t$ of the reference batch's PF-ODE, $\\hat D$ its posterior mean (Stable Target Field)."
+    d = exact_denoiser(x.float(), t.float(), ref.float(), comp_labels=ref_labels, labels=labels).to(x.dtype)
+    return (x - d)/bcast(t, x)
+
 def precond_tangent(model, # a `Precond` (ConsistencyModel, Noiser, EDMDenoiser)
                     x:Tensor, t, # states and their levels
                     v:Tensor, # dx/dt of the path through (x, t)
@@ -526,7 +533,7 @@ class TangentCTLoss(BaseLoss):
         t = lognormal_levels(x0.shape[0], x0, self.p_mean, self.p_std, self.T, self.generator).clamp(min=self.eps)
         z = noise_like(x0, self.generator)
         x_t = x0 + bcast(t, x0)*z
-        v = z if self.velocity == 'single' else (x_t - batch_ode_step(x_t, t, t, x0, labels, labels)[1])/bcast(t, x0)
+        v = z if self.velocity == 'single' else batch_velocity(x_t, t, x0, labels, labels)
         with shared_dropout(x0):
             out, tan = precond_tangent(model if teacher is None else teacher, x_t, t, v, labels, self.r_at(step))
             tan = self.normalise(tan, t)
@@ -652,17 +659,14 @@ class IGCTLoss(BaseLoss):
         x_t, x_r, y = self.guided_pair(x0, x_src, t, r, w, m, noise_like(x0, gen))
         if self.target == 'batch': x_r, y = self._stf(x0, labels, x_t, t, r, x_r, y, m)
         # (b) swapped pair for the noiser (or, with noiser_loss='tangent', one level and the ODE's direction there)
-        r2, t2 = self._pairs(x0, stage)
-        t_in, t_tgt = r2.clamp(min=self.eps), t2.clamp(min=self.eps)
-        if self.tangent is not None:
-            t_in = lognormal_levels(B, x0, self.p_mean, self.p_std, self.T, gen).clamp(min=self.eps)
+        if self.tangent is None: t_in, t_tgt = (l.clamp(min=self.eps) for l in self._pairs(x0, stage))
+        else: t_in = lognormal_levels(B, x0, self.p_mean, self.p_std, self.T, gen).clamp(min=self.eps)
         z2 = noise_like(x0, gen)
         x_in = x0 + bcast(t_in, x0)*z2
         if self.tangent is None:
             x_tgt = (x0 + bcast(t_tgt, x0)*z2 if self.target == 'single'
                      else batch_ode_step(x_in, t_in, t_tgt, x0, labels, labels)[0])
-        else: v = (z2 if self.target == 'single'
-                   else (x_in - batch_ode_step(x_in, t_in, t_in, x0, labels, labels)[1])/bcast(t_in, x0))
+        else: v = z2 if self.target == 'single' else batch_velocity(x_in, t_in, x0, labels, labels)
         # (c) reconstruction input, on every recon_every-th step; (d) the cycle's latents
         x_eps = x0 + self.eps*noise_like(x0, gen) if step % self.recon_every == 0 else None
         z_cyc = self.T*noise_like(x0, gen) if self.lam_cyc > 0 else None
