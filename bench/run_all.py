@@ -72,10 +72,11 @@ def items(out:Path, quick:bool)->dict:
                              "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],
                              "guidance_mnist": b("guidance.py") + ["--data", "mnist", "--out", str(out)]}),
         "recipe": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
-                  + q(["--configs", "base", "cyc_1200", "--seeds", "0", "1", "2"],
+                  + q(["--configs", "base", "cyc", "cyc_tan", "cyc_1200", "--seeds", "0", "1", "2"],
                       ["--configs", "base", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
         "recipe_levers": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
-                         + q(["--configs", "cyc", "tune", "stf", "rec", "--seeds", "0"],
+                         + q(["--configs", "tune", "stf", "rec", "cyc_sg", "cyc_prior", "cyc_prior10", "cyc_ch8",
+                             "--seeds", "0"],
                              ["--configs", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
         "recipe_toy": b("recipe_toy.py") + ["--out", str(out/"recipe_toy.json")]
                       + q(["--seeds", "0", "1", "2", "--fig3_seeds", "0",
