@@ -4,6 +4,7 @@
     ctinv      the CT Inversion report's configuration: noiser by CT Inversion and denoiser by CT, trained apart
                (neither loss sees the other network)
     igct       iGCT's one-stage pair: noiser + guided denoiser + reconstruction term
+    igct-cycle the default job's recipe on MNIST: iGCT with the noise-side cycle (the `mnist-cpu-cycle` preset)
 
 Each is one `ctinv_train` run on the 60k MNIST training images (class-conditional, evaluated on all 10,000 test
 images), with a `QualityCurve` point every `--curve-every` steps. This script runs them (or reuses finished run
@@ -12,6 +13,7 @@ folders) and collects `bench/results/mnist_cpu.json` and `mnist_cpu_curves.png`:
     python bench/mnist_cpu.py                       # trains both in runs/mnist_cpu/{ctinv,igct}, one after the other
     python bench/mnist_cpu.py --collect             # only collect finished runs
     python bench/mnist_cpu.py --methods igct --steps 200 --out /tmp/x    # a short check
+    python bench/mnist_cpu.py --methods igct-cycle                       # the cycle recipe (about 2 CPU-hours)
 """
 from __future__ import annotations
 import argparse, json, os, platform, shutil, subprocess, sys, time
@@ -21,18 +23,22 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT/"bench"/"results"
 # the CT Inversion report's Table 1 on MNIST (CT_Inv + CT, 100k iterations, about 40 A5000 GPU-hours)
 REPORT = dict(lpips=0.0619, ssim=0.927, psnr=21.67)
-KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "lpips", "lpips_reason", "latent_std", "latent_ks",
+KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "recon_ssim_igct", "recon_psnr_igct", "lpips", "lpips_reason", "latent_std", "latent_ks",
         "latent_ks_crit", "latent_lowfreq_ratio", "sample_accuracy", "edit_accuracy", "classifier_accuracy", "n_eval",
         "nfe_encode", "nfe_decode", "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads",
         "config", "curve")
 
-def train(method:str, out:Path, steps:int|None, curve_every:int, threads:int):
+# run name: (ctinv_train --method, --preset)
+RUNS = {"ctinv": ("ctinv", "mnist-cpu"), "igct": ("igct", "mnist-cpu"), "igct-cycle": ("igct", "mnist-cpu-cycle")}
+
+def train(name:str, out:Path, steps:int|None, curve_every:int, threads:int):
     "One `ctinv_train` run (resumed when its folder holds a checkpoint but no metrics.json)."
-    args = ["ctinv_train", "--data", "mnist", "--preset", "mnist-cpu", "--method", method, "--out", str(out),
+    method, preset = RUNS[name]
+    args = ["ctinv_train", "--data", "mnist", "--preset", preset, "--method", method, "--out", str(out),
             "--curve_every", str(curve_every), "--threads", str(threads)] + (["--steps", str(steps)] if steps else [])
-    if (out/"metrics.json").exists(): print(f"[{method}] {out} is finished: kept", flush=True); return
+    if (out/"metrics.json").exists(): print(f"[{name}] {out} is finished: kept", flush=True); return
     if (out/"ckpt"/"checkpoint.json").exists(): args += ["--resume"]
-    print(f"[{method}] {' '.join(args)}", flush=True)
+    print(f"[{name}] {' '.join(args)}", flush=True)
     subprocess.run([str(Path(sys.executable).parent/args[0])] + args[1:], check=True, stdout=subprocess.DEVNULL)
 
 def collect(runs:dict)->dict:
@@ -62,14 +68,16 @@ def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
         row = dict(id=f"mnist-cpu-{method}", when="bench/mnist_cpu.py",
                    configuration={"ctinv": "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) "
                                            "+ noiser by CT Inversion (s1=160)",
-                                  "igct": "iGCT one stage: noiser + guided denoiser + reconstruction term"}[method]
+                                  "igct": "iGCT one stage: noiser + guided denoiser + reconstruction term",
+                                  "igct-cycle": "iGCT one stage with the noise-side cycle (weight 1.5)"}[method]
                                  + ", class-conditional",
-                   method=method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
+                   method=RUNS[method][0], net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
                    lr=c["lr"], ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
                    ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"],
                    latent_std_over_T=r["latent_std"], latent_ks=r["latent_ks"], sample_accuracy=r["sample_accuracy"],
                    train_images_per_s=round(r["train_images_per_s"], 1), cpu_hours=round(r["cpu_hours"], 3),
-                   notes=f"ctinv_train --data mnist --preset mnist-cpu --method {method}; all 10,000 test images; "
+                   notes=f"ctinv_train --data mnist --preset {RUNS[method][1]} --method {RUNS[method][0]}; "
+                         f"all 10,000 test images; "
                          f"{r['torch_threads']} thread(s)")
         rows = [e for e in rows if e["id"] != row["id"]] + [row]
     fname.write_text(json.dumps(rows, indent=1))
@@ -93,7 +101,7 @@ def plot(res:dict, fname:Path):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--methods", nargs="+", default=["ctinv", "igct"], choices=["ctinv", "igct"])
+    p.add_argument("--methods", nargs="+", default=["ctinv", "igct"], choices=list(RUNS))
     p.add_argument("--out", default=str(ROOT/"runs"/"mnist_cpu"), help="folder of the run folders (one per method)")
     p.add_argument("--steps", type=int, default=None, help="optimiser steps; default: the preset's")
     p.add_argument("--curve-every", type=int, default=250)
@@ -107,6 +115,8 @@ if __name__ == "__main__":
         for m, out in runs.items(): train(m, out, a.steps, a.curve_every, a.threads)
     res = collect(runs)
     out = Path(a.results); out.mkdir(parents=True, exist_ok=True)
+    if (out/"mnist_cpu.json").exists():     # the runs not collected this time stay as the file has them
+        res["runs"] = {**json.loads((out/"mnist_cpu.json").read_text())["runs"], **res["runs"]}
     (out/"mnist_cpu.json").write_text(json.dumps(res, indent=1))
     plot(res, out/"mnist_cpu_curves.png")
     if out == RESULTS: experiment_rows({**res, "runs": {m: r for m, r in res["runs"].items() if r["evaluated"]}})

@@ -21,6 +21,10 @@ TRAIN_PRESETS = dict(
     # MNIST within about 1.3 hours of one CPU core (see 09_inversion): the small UNet, one epoch of the 60k images
     **{'mnist-cpu': dict(net='mnist-cpu', bs=64, lr=4e-4, steps=937, ema_half_life_img=10_000, ct_s1=160,
                          max_threads=2)},
+    # the default job's recipe on MNIST (10_images): mnist-cpu with the noise-side cycle, two epochs
+    # (about 2 hours of one CPU core for the pair)
+    **{'mnist-cpu-cycle': dict(net='mnist-cpu', bs=64, lr=4e-4, steps=1874, ema_half_life_img=10_000, ct_s1=160,
+                               max_threads=2, igct_loss=dict(lam_cyc=1.5))},
     # CIFAR-10 within CPU minutes (14_applications' colourisation):
     # the small UNet, 6 epochs of the 10k training subset at batch 32
     **{'cifar10-cpu': dict(net='cifar10-cpu', bs=32, lr=4e-4, steps=1872, ema_half_life_img=10_000, ct_s1=160,
