@@ -130,7 +130,7 @@ def _lpips():
     "LPIPS-Alex and None, or None and why (no weights here)."
     from ctinv.metrics import lpips_model
     try: return lpips_model("alex"), None
-    except FileNotFoundError as e: return None, str(e).replace(str(Path.home()), "~")
+    except FileNotFoundError as e: return None, str(e)   # the message names ~, not the home folder
 
 def _training(m:dict, **extra)->dict:
     "What a checkpoint's JSON says of its training."

@@ -75,7 +75,7 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
              recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(), recon_mse=(rec - x).square().mean().item(),
              **igct_recon(rec, x))
     try: m['lpips'], m['lpips_reason'] = lpips_distance(rec, x, lpips_net, reduction='mean').item(), None
-    except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e).replace(str(Path.home()), '~')   # no machine paths in results
+    except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e)   # the message names ~, not the home folder
     ne, nd = count_nfe(g_), count_nfe(f_)
     reconstruct(ne, nd, x[:2], labels=y[:2], w=w_rec)
     m.update(nfe_encode=ne.nfe, nfe_decode=nd.nfe, recon_s_per_128=128*s_per_img, n_eval=len(x))
