@@ -14,7 +14,7 @@ of 04c_data, found through CTINV_DATA) and writes applications_colour.json and a
     python bench/applications.py [--pair RUN | --runs DIR] [--quick] [--parts digits colour]
 """
 from __future__ import annotations
-import argparse, json, math, os, sys, time
+import argparse, math, os, sys, time
 from pathlib import Path
 import torch
 
@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 from ctinv.data import get_dls
 from ctinv.images import run_train, held_out
 from ctinv.guidance import load_pair, train_cfg_edm
-from ctinv.applications import (TASKS, COLOUR_TASKS, zero_shot_rows, denoising_rows, interpolation_rows, observed,
+from ctinv.applications import (TASKS, COLOUR_TASKS, zero_shot_rows, denoising_rows, interpolation_rows,
                                 train_cm)
 from ctinv.presets import TRAIN_PRESETS
+from ctinv.core import atomic_write_json
 
 PARTS = ("digits", "colour")
 
@@ -87,7 +88,7 @@ def colour(quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, n:int=256):
              f"{torch.get_num_threads()} thread(s)")
     res = dict(setup=setup, quick=quick, steps=steps, data_colourfulness=colourful(x),
                train_cpu_s=dict(cm=round(cm_s, 1), dm=round(dm_s, 1)), zero_shot=rows)
-    (out/"applications_colour.json").write_text(json.dumps(res, indent=1))
+    atomic_write_json(out/"applications_colour.json", res)
     grid_figure(x, outs, COLOUR_TASKS, out/"applications_colour.png")
     for r in rows: print(f"{r['task']:15s} {r['method']:14s} PSNR {r['psnr']:6.2f}  SSIM {r['ssim']:.3f}")
     print(f"colour part {time.time() - t0:.0f} s")
@@ -123,7 +124,7 @@ def digits(pair_run=None, quick:bool=False, out=ROOT/"bench"/"results", seed:int
              f"DM: class-conditional EDM, preset {'tiny' if quick else 'digits'} (the true class); seed {seed}; "
              f"{time.process_time() - c0:.0f} CPU s in all, {torch.get_num_threads()} thread(s)")
     res = dict(setup=setup, quick=quick, zero_shot=zrows, denoising=drows, interpolation=irows)
-    (out/"applications.json").write_text(json.dumps(res, indent=1))
+    atomic_write_json(out/"applications.json", res)
     figures(x, outs, frames, out)
     for r in zrows: print(f"{r['task']:15s} {r['method']:14s} PSNR {r['psnr']:6.2f}  SSIM {r['ssim']:.3f}")
     print(f"total {time.time() - t0:.0f} s")

@@ -4,7 +4,7 @@
 
     python bench/cli_startup.py [--reps 5] [--out bench/results/cli_startup.json]
 """
-import argparse, json, os, statistics, subprocess, sys, time
+import argparse, os, statistics, subprocess, sys, time
 from pathlib import Path
 
 ROOT, BIN = Path(__file__).resolve().parents[1], Path(sys.executable).parent
@@ -28,6 +28,7 @@ def main():
         res[name] = dict(median_s=statistics.median(ts), max_s=max(ts), exit_status=rc)
         print(f"{name:24s} median {res[name]['median_s']:.2f} s, max {res[name]['max_s']:.2f} s, exit {rc}")
     load = os.getloadavg()
-    Path(a.out).write_text(json.dumps(dict(reps=a.reps, load_average=load, results=res), indent=2))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(Path(a.out), dict(reps=a.reps, load_average=load, results=res), indent=2)
 
 if __name__ == '__main__': main()

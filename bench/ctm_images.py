@@ -14,7 +14,7 @@ precision and recall (k = 3), the share of samples the classifier puts in the cl
 (`ctinv.guidance.guidance_row`, the guidance sweep's scores); the same for the held-out images against themselves
 (halves) as the floor. Writes OUT/ctm_images.json and OUT/ctm_images.png.
 """
-import argparse, json, os, sys, time
+import argparse, os, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,8 +94,9 @@ def main(argv=None):
              f"seed {a.seed}; {n} samples from one latent draw with balanced labels against the {len(real)} held-out "
              f"images; judge: ctinv.metrics.Classifier, {a.classifier_epochs} epochs; CPU s: "
              + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()) + f"; {torch.get_num_threads()} thread(s)")
-    (out/"ctm_images.json").write_text(json.dumps(dict(setup=setup, data=a.data, steps=steps, train_cpu_s=cpu,
-                                                       rows=rows), indent=1))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out/"ctm_images.json", dict(setup=setup, data=a.data, steps=steps, train_cpu_s=cpu,
+                                                  rows=rows))
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(len(grids), 1, figsize=(7, 0.5*len(grids) + 0.3))

@@ -10,7 +10,7 @@ W1 to the data for 1 NFE and for gamma in {0, 0.3, 0.6, 1} at 4 NFE, the same fo
 for the moment-matched Gaussian (the bar a learned model must beat), and the training CPU seconds; and the figures
 OUT/ctm_toy_jumps.png and OUT/ctm_toy_gamma.png. The goal of the issue is mean |G - G*| < 0.05.
 """
-import argparse, json, os, time
+import argparse, os, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,8 @@ def main():
         print(f"{toy:9s} {steps[toy]} steps, {cpu:.0f} CPU s: mean |G - G*| {r['jump_error']:.4f} (goal < {GOAL}), "
               f"one-step {r['one_step_error']:.4f}; W1 " + ", ".join(f"{k} {v:.3f}" for k, v in r['w1'].items()),
               flush=True)
-    (out/'ctm_toy.json').write_text(json.dumps(res, indent=1))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out/'ctm_toy.json', res)
     for name, fig in (("jumps", plot_ctm_jumps(models)), ("gamma", plot_gamma_densities(models))):
         fig.savefig(out/f'ctm_toy_{name}.png', dpi=70)
     return res

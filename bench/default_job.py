@@ -9,7 +9,7 @@ not trained again); `--preset` passes a training preset (`bench/run_all.py --qui
 run's metrics and, per number, the mean, the sample standard deviation and the
 range over the seeds; README / index and 10_images quote these.
 """
-import argparse, json, os, subprocess, sys
+import argparse, json, subprocess, sys
 from pathlib import Path
 
 ROOT, BIN = Path(__file__).resolve().parents[1], Path(sys.executable).parent
@@ -48,7 +48,8 @@ def main():
                config={k: cfg[k] for k in ('data', 'preset', 'method', 'bs', 'lr', 'epochs')}, seeds=a.seeds,
                torch_threads=sorted({runs[s]['torch_threads'] for s in a.seeds}), summary=summary,
                runs={str(s): {k: runs[s].get(k) for k in KEYS + ('steps', 'torch_threads')} for s in a.seeds})
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(json.dumps(res, indent=2))
+    from ctinv.core import atomic_write_json
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True); atomic_write_json(Path(a.out), res, indent=2)
     for k, v in summary.items(): print(f"{k:26s} {v['mean']:.4g} ± {v['std']:.2g}  [{v['min']:.4g}, {v['max']:.4g}]")
 
 if __name__ == '__main__': main()

@@ -7,7 +7,6 @@ and the Table-1 protocol's seconds per batch (`ctinv.inversion.table1`). Every t
 (`ctinv.samplers.sync_device`).
 """
 import resource, time
-from pathlib import Path
 
 SHAPES = {'tiny': (1, 8), 'digits': (1, 8), 'mnist': (1, 28), 'mnist-cpu': (1, 28), 'cifar10-cpu': (3, 32),
           'cifar10': (3, 32)}

@@ -27,7 +27,7 @@ These are CPU-budget networks (minutes of one CPU core each), far from the repor
 --eval --ckpt-dir /tmp/ck --results /tmp/r   # a check
 """
 from __future__ import annotations
-import argparse, json, math, os, platform, sys, time
+import argparse, json, os, platform, sys, time
 from pathlib import Path
 import torch, torch.nn as nn
 from torch import Tensor
@@ -35,11 +35,11 @@ from torch import Tensor
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from fastai.basics import Callback, CancelTrainException, CancelValidException
-from ctinv.pfode import EPS, T_MAX, EDMDenoiser, ConsistencyModel, Noiser
+from ctinv.pfode import T_MAX, EDMDenoiser, ConsistencyModel, Noiser
 from ctinv.nets import unet_preset, n_params
 from ctinv.data import get_dls, load_mnist, save_grid
 from ctinv.train import consistency_learner
-from ctinv.core import read_checkpoint, atomic_write_text, atomic_save_tensors
+from ctinv.core import read_checkpoint, atomic_write_text, atomic_write_json, atomic_save_tensors
 from ctinv.bcm import BCM, BCMObjective, BCMLoss, bcm_table1_rows, bcm_generate
 from ctinv.inversion import TABLE1_ROWS, pipelines, recon_scores, table1, table1_markdown
 from ctinv.samplers import sync_device
@@ -176,7 +176,7 @@ def evaluate(n_eval:int=2048, # test images, a fixed seeded subset (10000: all)
         r.update(device=device, notes=notes, training=training)
         if full and r["method"] == "CT_Inv+CM": r["full_test_set"] = full
     out.mkdir(parents=True, exist_ok=True)
-    (out/"inversion.json").write_text(json.dumps(res, indent=1))
+    atomic_write_json(out/"inversion.json", res)
     (out/"inversion.md").write_text(markdown(res))
     save_grid(torch.cat([x_all[:n_show]] + [shown[r] for r in TABLE1_ROWS]), out/"inversion_mnist_rows.png",
               nrow=n_show)
@@ -205,7 +205,7 @@ def evaluate_bcm(n_eval:int=2048, bs:int=128, seed:int=0, out:Path=RESULTS, n_sh
                             f"{training['bcm']['steps']} steps x {training['bcm']['batch']} images; "
                             "n jumps up, n down.")
     res += rows
-    (out/"inversion.json").write_text(json.dumps(res, indent=1))
+    atomic_write_json(out/"inversion.json", res)
     (out/"inversion.md").write_text(markdown(res))
     save_grid(torch.cat([test.x[idx][:n_show]] + list(shown.values())), out/"inversion_bcm_rows.png", nrow=n_show)
     sample_quality(nets, test.x, seed, out)
@@ -248,10 +248,10 @@ def sample_quality(nets:dict, real:Tensor, seed:int, out:Path, n:int|None=None, 
         rows.append(dict(method=name, nfe=nfe, fd_classifier=m["FD-classifier"], precision=m["precision-classifier"],
                          recall=m["recall-classifier"], images_per_s=n/dt, n_samples=n, n_real=len(real)))
         grids.append(x[:12])
-    (out/"inversion_samples.json").write_text(json.dumps(dict(
+    atomic_write_json(out/"inversion_samples.json", dict(
         rows=rows, judge=f"ctinv.metrics.Classifier, {JUDGE_EPOCHS} epochs on {JUDGE_IMAGES or 60_000} MNIST "
                          f"training images",
-        real="the 10,000 MNIST test images"), indent=1))
+        real="the 10,000 MNIST test images"))
     save_grid(torch.cat(grids), out/"inversion_samples.png", nrow=12)
     return rows
 

@@ -12,7 +12,7 @@ an evaluation already written for the same steps and test images is reused, so t
 interruption. Writes OUT/inversion_seeds/seed{s}/inversion.json per seed and OUT/inversion_seeds.json (mean, sample std,
 min and max over the seeds for every row).
 """
-import argparse, json, os, statistics, subprocess, sys
+import argparse, json, statistics, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,10 +74,11 @@ def main(argv=None):
         per[s] = json.loads(f.read_text())
     if a.train_only: return 0
     rows = spread(per)
-    (out/"inversion_seeds.json").write_text(json.dumps(dict(
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out/"inversion_seeds.json", dict(
         setup=f"bench/inversion.py networks, {a.steps} steps each, training seeds {a.seeds}; {a.n_eval} MNIST test "
               f"images (the fixed subset of seed 0) with seed 0's encoder noise; std: the sample std over seeds",
-        rows=rows), indent=1))
+        rows=rows))
     for r in rows:
         print(f"{r['method']:18s} SSIM {r['ssim']['mean']:.4f} +- {r['ssim']['std'] or 0:.4f}  PSNR "
               f"{r['psnr']['mean']:.2f} +- {r['psnr']['std'] or 0:.2f}"

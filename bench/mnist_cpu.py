@@ -80,7 +80,8 @@ def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
                          f"all 10,000 test images; "
                          f"{r['torch_threads']} thread(s)")
         rows = [e for e in rows if e["id"] != row["id"]] + [row]
-    fname.write_text(json.dumps(rows, indent=1))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(fname, rows)
 
 def plot(res:dict, fname:Path):
     import matplotlib; matplotlib.use("Agg")
@@ -117,7 +118,8 @@ if __name__ == "__main__":
     out = Path(a.results); out.mkdir(parents=True, exist_ok=True)
     if (out/"mnist_cpu.json").exists():     # the runs not collected this time stay as the file has them
         res["runs"] = {**json.loads((out/"mnist_cpu.json").read_text())["runs"], **res["runs"]}
-    (out/"mnist_cpu.json").write_text(json.dumps(res, indent=1))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out/"mnist_cpu.json", res)
     plot(res, out/"mnist_cpu_curves.png")
     if out == RESULTS: experiment_rows({**res, "runs": {m: r for m, r in res["runs"].items() if r["evaluated"]}})
     for m, run in runs.items():           # the run folders' pictures, for the notebook (runs/ is not tracked)

@@ -11,7 +11,7 @@ of the training alone (`time.process_time` of this process), images seen, and a 
 steps. A finished run file is read, not trained again. At the end (or alone with `--summary`) every run file in RUNS is
 gathered into one JSON with mean, sample standard deviation and n per config and number; the notebook 10_images reads it.
 """
-import argparse, json, os, sys, time
+import argparse, json, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,8 @@ def summary(runs_dir:Path, out:Path):
         res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'],
                                     train_kw=rs[0]['train_kw'], seeds=[r['seed'] for r in rs], summary=s)
     res['paired_vs_base'] = paired(runs)
-    out.write_text(json.dumps(res, indent=1))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out, res)
     for name, c in res['configs'].items():
         print(f"{name:14s} n={len(c['seeds'])} "
               + "  ".join(f"{k} {v['mean']:.3f}" + (f"±{v['std']:.3f}" if v['std'] else '')
@@ -123,7 +124,8 @@ def main():
             f = runs/f'{c}_s{s}.json'
             if f.exists(): continue
             r = run_one(c, s, a.steps, a.curve_every)
-            tmp = f.with_suffix('.tmp'); tmp.write_text(json.dumps(r, indent=1)); os.replace(tmp, f)
+            from ctinv.core import atomic_write_json
+            atomic_write_json(f, r)
             print(f"{c} s{s}: psnr {r['recon_psnr']:.2f} ssim {r['recon_ssim']:.3f} edit {r['edit_accuracy']:.3f} "
                   f"samples {r['sample_accuracy']:.3f} latent std {r['latent_std']:.3f} ks {r['latent_ks']:.3f} "
                   f"cpu {r['cpu_s']:.0f} s", flush=True)

@@ -26,7 +26,7 @@ alone. A failing item is reported and the others still run (an item whose input 
 is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each item's command,
 status, start and seconds.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, os, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -183,8 +183,9 @@ def main(argv=None):
     t_all = time.time()
     log = run_items(todo, jobs, out/"logs", env, say=lambda l: print(l, flush=True))
     total = time.time() - t_all
-    (out/"run_all.json").write_text(json.dumps(dict(quick=a.quick, jobs=jobs, cpu=os.cpu_count(),
-                                                    total_wall_s=round(total, 1), items=log), indent=1))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out/"run_all.json", dict(quick=a.quick, jobs=jobs, cpu=os.cpu_count(),
+                                               total_wall_s=round(total, 1), items=log))
     failed = [e["item"] for e in log if not e["ok"]]
     print(f"total {total:.0f} s; {len(log) - len(failed)} of {len(log)} items ok"
           + (f"; failed: {', '.join(failed)}" if failed else ""))

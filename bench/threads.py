@@ -78,7 +78,8 @@ def main():
                steps=a.steps, reps=a.reps, auto_threads={c: auto_threads(CASES[c]['preset']) for c in CASES},
                summary=summary, rows=rows)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=2))
+    from ctinv.core import atomic_write_json
+    atomic_write_json(Path(a.out), res, indent=2)
     for k, v in summary.items():
         print(f"{k}: alone {v['steps_per_s'][0]:.2f} steps/s; slowdown with 1 busy {v['slowdown_1_busy']:.2f}x, "
               f"with 2 busy {v['slowdown_2_busy']:.2f}x")

@@ -61,6 +61,7 @@ def main():
                cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
                load_avg=os.getloadavg(), results=rows)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix('.tmp'); tmp.write_text(json.dumps(res, indent=2)); os.replace(tmp, out)
+    from ctinv.core import atomic_write_json
+    atomic_write_json(out, res, indent=2)
 
 if __name__ == '__main__': main()

@@ -24,8 +24,8 @@ with warnings.catch_warnings():  # fastai 2.8 calls torch.jit.script at import, 
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'unwrap', 'model_device', 'atomic_write', 'atomic_write_text', 'atomic_save_tensors', 'save_checkpoint',
-           'read_checkpoint', 'load_strict', 'load_checkpoint']
+__all__ = ['CKPT_FORMAT', 'unwrap', 'model_device', 'atomic_write', 'atomic_write_text', 'atomic_write_json',
+           'atomic_save_tensors', 'save_checkpoint', 'read_checkpoint', 'load_strict', 'load_checkpoint']
 
 # %% ../nbs/04b_core.ipynb #c0re0006
 def unwrap(model:nn.Module)->nn.Module:
@@ -64,6 +64,10 @@ def atomic_write(path:str|Path, mode:str="w"):
 def atomic_write_text(path:str|Path, text:str):
     "Write `text` to `path` atomically: readers see the old file or the new one, never a part."
     with atomic_write(path) as f: f.write(text)
+
+def atomic_write_json(path:str|Path, obj, indent:int=1):
+    "Write `obj` as JSON to `path` atomically: how every results file of `bench/` is written."
+    atomic_write_text(path, json.dumps(obj, indent=indent))
 
 def atomic_save_tensors(tensors:dict, path:Path):
     "Write `tensors` (name: tensor) as one safetensors file at `path`, atomically (never a half-written file)."
