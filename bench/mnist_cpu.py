@@ -21,19 +21,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT/"bench"/"results"
+sys.path.insert(0, str(ROOT))
+from ctinv.evidence import paper_row   # a small module: imports nothing heavy
 # the CT Inversion report's Table 1 on MNIST (CT_Inv + CT, 100k iterations, about 40 A5000 GPU-hours)
-REPORT = dict(lpips=0.0619, ssim=0.927, psnr=21.67)
-KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "recon_ssim_igct", "recon_psnr_igct", "lpips", "lpips_reason", "latent_std", "latent_ks",
+REPORT = {k: paper_row('ct_inversion_table1', data='MNIST')[k] for k in ('lpips', 'ssim', 'psnr')}
+KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "recon_ssim_igct", "recon_psnr_igct", "lpips",
+        "lpips_reason", "latent_std", "latent_ks",
         "latent_ks_crit", "latent_lowfreq_ratio", "sample_accuracy", "edit_accuracy", "classifier_accuracy", "n_eval",
         "nfe_encode", "nfe_decode", "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads",
         "config", "curve")
 
-# run name: (ctinv_train --method, --preset)
-RUNS = {"ctinv": ("ctinv", "mnist-cpu"), "igct": ("igct", "mnist-cpu"), "igct-cycle": ("igct", "mnist-cpu-cycle")}
+# run name: (ctinv_train --method, --preset, --steps of the results file: None for the preset's)
+RUNS = {"ctinv": ("ctinv", "mnist-cpu", None), "igct": ("igct", "mnist-cpu", 1874),
+        "igct-cycle": ("igct", "mnist-cpu-cycle", None)}
 
 def train(name:str, out:Path, steps:int|None, curve_every:int, threads:int):
     "One `ctinv_train` run (resumed when its folder holds a checkpoint but no metrics.json)."
-    method, preset = RUNS[name]
+    method, preset, steps = RUNS[name][0], RUNS[name][1], steps or RUNS[name][2]
     args = ["ctinv_train", "--data", "mnist", "--preset", preset, "--method", method, "--out", str(out),
             "--curve_every", str(curve_every), "--threads", str(threads)] + (["--steps", str(steps)] if steps else [])
     if (out/"metrics.json").exists(): print(f"[{name}] {out} is finished: kept", flush=True); return
@@ -104,7 +108,7 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--methods", nargs="+", default=["ctinv", "igct"], choices=list(RUNS))
     p.add_argument("--out", default=str(ROOT/"runs"/"mnist_cpu"), help="folder of the run folders (one per method)")
-    p.add_argument("--steps", type=int, default=None, help="optimiser steps; default: the preset's")
+    p.add_argument("--steps", type=int, default=None, help="optimiser steps; default: those of RUNS")
     p.add_argument("--curve-every", type=int, default=250)
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     p.add_argument("--collect", action="store_true", help="only collect finished runs")

@@ -10,12 +10,13 @@
 Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
 and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation
 (bench/guidance.py, each seed with a second iGCT pair whose gate rises from t = 0.2 to 2; seeds 1 to 4 into
-guidance_seeds/, 1 and 2 only with --quick), the zero-shot applications on digits and CIFAR-10 (bench/applications.py), the main job's numbers
-over seeds (bench/default_job.py), the `mnist-cpu` pair (bench/mnist_cpu.py, full only: about 1.3 CPU-hours per
-configuration) and guided generation on MNIST (bench/guidance.py --data mnist, full only: its iGCT pair and its baselines
-as two items that can run side by side, then the sweep), Fig. 1 of CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys
-(bench/ctm_toy.py) and CTM on digits next to CT and iGCT (bench/ctm_images.py), the quality issue's recipe ablation on
-the digits and on the toys (bench/recipe.py, bench/recipe_toy.py), training throughput and CLI start-up.
+guidance_seeds/, 1 and 2 only with --quick), the zero-shot applications on digits and CIFAR-10
+(bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the `mnist-cpu` pairs
+(bench/mnist_cpu.py, full only: 0.8 to 2 CPU-hours each) and guided generation on MNIST (bench/guidance.py --data
+mnist, full only: its iGCT pair and its baselines as two items that can run side by side, then the sweep), Fig. 1 of
+CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py) and CTM
+on digits next to CT and iGCT (bench/ctm_images.py), the quality issue's recipe ablation on the digits and on the toys
+(bench/recipe.py, bench/recipe_toy.py), training throughput and CLI start-up.
 `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their own folder so
 they never replace the full ones.
 
@@ -67,7 +68,8 @@ def items(out:Path, quick:bool)->dict:
         **({} if quick else {"default_job_quiet": b("default_job.py")
                                                   + ["--seeds", "0", "--runs", str(ROOT/"runs"/"default_job_quiet"),
                                                      "--out", str(out/"default_job_quiet.json")]}),
-        **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--results", str(out)],
+        **({} if quick else {"mnist_cpu": b("mnist_cpu.py") + ["--methods", "ctinv", "igct", "igct-cycle",
+                                                                "--results", str(out)],
                              "guidance_mnist_igct": b("guidance.py") + ["--data", "mnist", "--only", "igct"],
                              "guidance_mnist_baselines": b("guidance.py") + ["--data", "mnist", "--only", "baselines"],
                              "guidance_mnist": b("guidance.py") + ["--data", "mnist", "--out", str(out)]}),

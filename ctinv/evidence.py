@@ -7,7 +7,7 @@ from __future__ import annotations
 import math, numbers, statistics
 
 # %% auto #0
-__all__ = ['seed_summary', 'paired_test', 'seeds_needed', 'goal_row', 'goals_table', 'missed']
+__all__ = ['PAPER_NUMBERS', 'seed_summary', 'paired_test', 'seeds_needed', 'goal_row', 'goals_table', 'missed', 'paper_row']
 
 # %% ../nbs/04e_evidence.ipynb #ev000006
 def seed_summary(values)->dict|None:
@@ -69,3 +69,36 @@ def goals_table(rows:list)->str:
 def missed(rows:list)->list:
     "The claims of the goals that are missed: the known failures a notebook asserts (strictly: a goal met is news too)."
     return [r['claim'] for r in rows if not r['met']]
+
+# %% ../nbs/04e_evidence.ipynb #ev0000p2
+PAPER_NUMBERS = {
+    'ct_inversion_table1': dict(
+        source="the CT Inversion report (Hsu, Consistency Training Inverse: An Alignment Learning Approach), Table 1; "
+               "A5000 GPU, 100k iterations; SSIM and PSNR in the iGCT authors' convention (metrics.ssim(convention='igct'))",
+        columns=('data', 'method', 'lpips', 'ssim', 'psnr', 'sec_per_batch', 'nfe'),
+        rows=[('CIFAR-10', 'DDIM_Inv(30)+DM', .2165, .8298, 22.9758, 6.9768, 60),
+              ('CIFAR-10', 'DDIM_Inv(30)+CM', .6262, .2499, 10.3434, 3.4931, 31),
+              ('CIFAR-10', 'CT_Inv+CM', .2426, .7911, 18.0738, .1851, 2),
+              ('CIFAR-10', 'CT_Inv+DM', .2369, .8024, 18.1951, 3.6525, 31),
+              ('MNIST', 'CT_Inv+CT', .0619, .9270, 21.6735, None, 2)]),
+    'igct_cifar10_guidance': dict(
+        source="iGCT (Beyond and Free from Diffusion: Invertible Guided Consistency Training), project page: "
+               "CIFAR-10 precision and recall against omega = 1 + w (read off its figures; about ±0.005)",
+        # method: {omega: (precision, recall)}
+        omega_precision_recall={
+            'cfg': {1: (.661, .648), 3.5: (.707, .456), 6: (.660, .309), 8.5: (.594, .226), 11: (.525, .165),
+                    13.5: (.462, .131), 14: (.452, .122)},
+            'guided_cd': {1: (.730, .467), 3.5: (.795, .294), 6: (.797, .171), 8.5: (.779, .103), 11: (.754, .073),
+                          13.5: (.731, .053), 14: (.728, .042)},
+            'igct': {1: (.696, .567), 3.5: (.732, .488), 6: (.762, .424), 8.5: (.786, .342), 11: (.79, .32),
+                     13.5: (.803, .289), 14: (.808, .267)}}),
+}
+
+def paper_row(key:str, # a table of `PAPER_NUMBERS` with rows
+              **match)->dict:
+    "The one row of a paper's table whose columns equal `match`, as a dict (e.g. `data='MNIST'`)."
+    t = PAPER_NUMBERS[key]
+    rows = [dict(zip(t['columns'], r)) for r in t['rows']]
+    hit = [r for r in rows if all(r[k] == v for k, v in match.items())]
+    if len(hit) != 1: raise KeyError(f"{len(hit)} rows of {key} match {match}: give columns that pick one")
+    return hit[0]

@@ -224,10 +224,8 @@ def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images 
     return rows
 
 # %% ../nbs/11_guidance.ipynb #0e0955eb
-PAPER_CIFAR10 = {   # iGCT project page, CIFAR-10 (digitised; ±0.005 in precision/recall): omega -> (precision, recall)
-    'cfg': {1: (.661, .648), 3.5: (.707, .456), 6: (.660, .309), 8.5: (.594, .226), 11: (.525, .165), 13.5: (.462, .131), 14: (.452, .122)},
-    'guided_cd': {1: (.730, .467), 3.5: (.795, .294), 6: (.797, .171), 8.5: (.779, .103), 11: (.754, .073), 13.5: (.731, .053), 14: (.728, .042)},
-    'igct': {1: (.696, .567), 3.5: (.732, .488), 6: (.762, .424), 8.5: (.786, .342), 11: (.79, .32), 13.5: (.803, .289), 14: (.808, .267)}}
+from .evidence import PAPER_NUMBERS
+PAPER_CIFAR10 = PAPER_NUMBERS['igct_cifar10_guidance']['omega_precision_recall']   # method: {omega: (precision, recall)}
 
 
 def plot_guidance(rows:list, # from `guidance_sweep`
