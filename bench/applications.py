@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse, math, os, sys, time
 from pathlib import Path
 import torch
+import matplotlib; matplotlib.use("Agg")   # figures are written, never shown
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -24,41 +25,19 @@ from ctinv.data import get_dls
 from ctinv.images import run_train, held_out
 from ctinv.guidance import load_pair, train_cfg_edm
 from ctinv.applications import (TASKS, COLOUR_TASKS, zero_shot_rows, denoising_rows, interpolation_rows,
-                                train_cm)
+                                train_cm, colourfulness, task_grid, interpolation_figure)
 from ctinv.presets import TRAIN_PRESETS
 from ctinv.core import atomic_write_json
 
 PARTS = ("digits", "colour")
 
-def strip(im):
-    "A row of images (B, C, H, W) in [-1, 1] as one (H, B*W[, 3]) array for imshow (grey or RGB)."
-    row = torch.cat(list(im), -1)
-    return row[0] if row.shape[0] == 1 else ((row.permute(1, 2, 0) + 1)/2).clamp(0, 1)
-
-def grid_figure(x, outs, tasks, path, n:int=6):
-    "Rows: tasks; columns: the ground truth and every method's outputs on the first `n` images."
-    import matplotlib; matplotlib.use("Agg")
+def save(fig, path):
     import matplotlib.pyplot as plt
-    methods = [m for m in dict.fromkeys(k[1] for k in outs)]
-    fig, axs = plt.subplots(len(tasks), 1 + len(methods), figsize=(1.1*n*(1 + len(methods))/2.2, 1.25*len(tasks)),
-                            squeeze=False)
-    for i, task in enumerate(tasks):
-        for j, (name, im) in enumerate([("ground truth", x[:n])] + [(m, outs[task, m][:n]) for m in methods]):
-            ax = axs[i, j]
-            ax.imshow(strip(im), cmap="gray", vmin=-1, vmax=1); ax.set_xticks([]); ax.set_yticks([])
-            if i == 0: ax.set_title(name, fontsize=8)
-            if j == 0: ax.set_ylabel(task, fontsize=8)
-    fig.tight_layout(); fig.savefig(path, dpi=70); plt.close(fig)
+    fig.savefig(path, dpi=70); plt.close(fig)
 
 def figures(x, outs, frames, out:Path, n:int=6):
-    import matplotlib; matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    grid_figure(x, outs, TASKS, out/"applications_zero_shot.png", n)
-    fig, axs = plt.subplots(len(frames), 1, figsize=(7, 1.1*len(frames)*2))
-    for ax, (name, fr) in zip(axs, frames.items()):
-        grid = torch.cat([torch.cat(list(fr[:, k, 0]), 1) for k in range(2)], 0)     # two paths, one row each
-        ax.imshow(grid, cmap="gray", vmin=-1, vmax=1); ax.set_title(name, fontsize=9); ax.axis("off")
-    fig.tight_layout(); fig.savefig(out/"applications_interpolation.png", dpi=70); plt.close(fig)
+    save(task_grid(x, outs, TASKS, n), out/"applications_zero_shot.png")
+    save(interpolation_figure(frames), out/"applications_interpolation.png")
 
 def colour(quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, n:int=256):
     "Colourisation, centre inpainting and x2 SR on `n` CIFAR-10 test images with a CT consistency model and an EDM."
@@ -75,10 +54,8 @@ def colour(quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, n:int=256):
     dm_s = time.process_time() - c1
     x, y = held_out(dls)
     rows, outs = zero_shot_rows(cm, dm, x, y, tasks=COLOUR_TASKS, seed=seed)
-    # how much colour: per-pixel std over R, G, B (0 for grey)
-    colourful = lambda im: im.std(1, unbiased=False).mean().item()
     for r in rows:
-        if r["task"] == "colorize": r["colourfulness"] = colourful(outs["colorize", r["method"]])
+        if r["task"] == "colorize": r["colourfulness"] = colourfulness(outs["colorize", r["method"]])
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     setup = (f"{len(x)} CIFAR-10 test images (3x32x32, a random subset, seed {seed}, "
              f"{len(dls.train.dataset)} training images); CM: class-conditional CT (iCT loss) and "
@@ -86,10 +63,10 @@ def colour(quick:bool=False, out=ROOT/"bench"/"results", seed:int=0, n:int=256):
              f"{len(dls.train)*math.ceil(steps/len(dls.train))} steps of batch {p['bs']} ("
              f"{cm_s:.0f} and {dm_s:.0f} CPU s), the true class; {time.process_time() - c0:.0f} CPU s in all, "
              f"{torch.get_num_threads()} thread(s)")
-    res = dict(setup=setup, quick=quick, steps=steps, data_colourfulness=colourful(x),
+    res = dict(setup=setup, quick=quick, steps=steps, data_colourfulness=colourfulness(x),
                train_cpu_s=dict(cm=round(cm_s, 1), dm=round(dm_s, 1)), zero_shot=rows)
     atomic_write_json(out/"applications_colour.json", res)
-    grid_figure(x, outs, COLOUR_TASKS, out/"applications_colour.png")
+    save(task_grid(x, outs, COLOUR_TASKS), out/"applications_colour.png")
     for r in rows: print(f"{r['task']:15s} {r['method']:14s} PSNR {r['psnr']:6.2f}  SSIM {r['ssim']:.3f}")
     print(f"colour part {time.time() - t0:.0f} s")
     return res
