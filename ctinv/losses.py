@@ -480,16 +480,15 @@ def precond_tangent(model, # a `Precond` (ConsistencyModel, Noiser, EDMDenoiser)
                    )->tuple[Tensor, Tensor]:
     ("`(M(x, t), dM/dt)`: the output and its total derivative along the path, "
      "$c_{skip}'x + c_{skip}v + c_{out}'F + r\\,c_{out}\\,dF/dt$, by one `torch.func.jvp`.")
-    if not all(hasattr(model, k) for k in ('scalings', 'c_in', 'c_noise', 'net')):
+    if not hasattr(model, 'parts'):
         raise ValueError(f"precond_tangent needs a preconditioned model (ConsistencyModel, Noiser, EDMDenoiser), "
                          f"got {type(model).__name__}")
     t = bcast(t, x)
     model.check_levels(t)
     cond = {} if labels is None else dict(labels=labels)
     def parts(x, t):
-        c_skip, c_out = model.scalings(t)
-        # + 0 t: every part a function of t
-        return c_skip + 0*t, c_out + 0*t, model.net(model.c_in(t)*x, model.c_noise(t).flatten(), **cond)
+        c_skip, c_out, F = model.parts(x, t, **cond)
+        return c_skip + 0*t, c_out + 0*t, F          # + 0 t: every part a function of t, as jvp needs
     (c_skip, c_out, F), (d_skip, d_out, dF) = torch.func.jvp(parts, (x, t), (v, torch.ones_like(t)))
     return c_skip*x + c_out*F, d_skip*x + c_skip*v + d_out*F + r*c_out*dF
 

@@ -67,10 +67,14 @@ class Precond(nn.Module):
         "Evaluate at levels `t`; `labels` (class ids) and `w` (guidance weights) go to the network when given."
         t = bcast(t, x)
         self.check_levels(t)
-        c_skip, c_out = self.scalings(t)
         if labels is not None: cond["labels"] = labels
         if w is not None: cond["w"] = w
-        return c_skip*x + c_out*self.net(self.c_in(t)*x, self.c_noise(t).flatten(), **cond)
+        c_skip, c_out, F = self.parts(x, t, **cond)
+        return c_skip*x + c_out*F
+    def parts(self, x:Tensor, t:Tensor, **cond)->tuple:
+        "`(c_skip, c_out, F)` at levels `t` (shaped like `x`'s batch): the output is `c_skip x + c_out F`."
+        c_skip, c_out = self.scalings(t)
+        return c_skip, c_out, self.net(self.c_in(t)*x, self.c_noise(t).flatten(), **cond)
 
 def edm_scalings(t:Tensor, sigma_data:float=SIGMA_DATA):
     "EDM's $(c_{skip}, c_{out})$: the output is the posterior mean at the optimum."
