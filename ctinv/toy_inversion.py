@@ -51,7 +51,8 @@ def toy_points(n:int, # number of points
 
 # %% ../nbs/05_toy_inversion.ipynb #f9402a34
 class FourierToyMLP(nn.Module):
-    "A `ToyMLP` fed $[u, \\cos 2\\pi b_k u, \\sin 2\\pi b_k u]$ of its 1-D input $u$, $b_k \\sim \\mathcal N(0, s^2)$ (fixed)."
+    ("A `ToyMLP` fed $[u, \\cos 2\\pi b_k u, \\sin 2\\pi b_k u]$ of its 1-D input $u$, "
+     "$b_k \\sim \\mathcal N(0, s^2)$ (fixed).")
     def __init__(self, n_freqs:int=16, # number of random frequencies b_k
                  x_scale:float=10., # their std s
                  seed:int=0, # seed of the frequencies
@@ -63,7 +64,8 @@ class FourierToyMLP(nn.Module):
 
     def forward(self, x:Tensor, c_noise:Tensor, **cond)->Tensor:
         "Output of `x`'s shape `(B,)` or `(B, 1)`."
-        if x.ndim > 2 or (x.ndim == 2 and x.shape[1] != 1): raise ValueError(f"FourierToyMLP takes 1-D data (B,) or (B, 1), got {tuple(x.shape)}")
+        if x.ndim > 2 or (x.ndim == 2 and x.shape[1] != 1):
+            raise ValueError(f"FourierToyMLP takes 1-D data (B,) or (B, 1), got {tuple(x.shape)}")
         u = x.reshape(-1, 1)
         a = 2*math.pi*u*self.freqs
         return self.mlp(torch.cat([u, a.cos(), a.sin()], 1), c_noise, **cond)[:, :1].reshape(x.shape)
@@ -92,7 +94,8 @@ def toy_models(seed:int=0)->dict:
         f = ConsistencyModel(ToyMLP(hidden=64, depth=3))
         g = Noiser(FourierToyMLP(32, 10., seed=seed, hidden=128, depth=3))
         D = EDMDenoiser(ToyMLP(hidden=64, depth=3))
-    return dict(cm=(f, CTLoss(s1=160)), noiser=(g, CTInversionLoss(s1=160, first_share=0.3, distance="l2")), dsm=(D, DSMLoss()))
+    return dict(cm=(f, CTLoss(s1=160)), noiser=(g, CTInversionLoss(s1=160, first_share=0.3, distance="l2")),
+                dsm=(D, DSMLoss()))
 
 # %% ../nbs/05_toy_inversion.ipynb #6b8adc29
 @torch.no_grad()
@@ -113,7 +116,8 @@ def toy_inversion_metrics(f, # consistency model f(x, t)
     g_err, small = (gp - quantile_flow_map(xt, t, T, a)).abs()/T, t < t_split
     return dict(cm_flow_error=(fp - quantile_flow_map(xt, t, eps, a)).abs().mean().item(),
                 noiser_flow_error=g_err.mean().item(),
-                noiser_flow_error_small_t=g_err[small].mean().item(), noiser_flow_error_large_t=g_err[~small].mean().item(),
+                noiser_flow_error_small_t=g_err[small].mean().item(),
+                noiser_flow_error_large_t=g_err[~small].mean().item(),
                 latent_ks=float(kstest((lat/T).numpy(), "norm").statistic),
                 roundtrip_error=(back - x_eps).abs().mean().item(),
                 roundtrip_atom_share=((back[:, None] - a).abs().argmin(1) == idx).double().mean().item(),
@@ -122,7 +126,8 @@ def toy_inversion_metrics(f, # consistency model f(x, t)
 
 # %% ../nbs/05_toy_inversion.ipynb #33abf8f3
 def clean_points(n, atoms, seed, eps, T)->tuple:
-    "`n` clean points $x_\\epsilon = x_0 + \\epsilon z$ (float64, seeded with `seed + 1`) and their exact latents $g^*(x_\\epsilon, \\epsilon)$."
+    ("`n` clean points $x_\\epsilon = x_0 + \\epsilon z$ (float64, seeded with `seed + 1`) "
+     "and their exact latents $g^*(x_\\epsilon, \\epsilon)$.")
     gen, a = torch.Generator().manual_seed(seed + 1), torch.tensor(atoms, dtype=torch.float64)
     x_eps = a[torch.randint(len(a), (n,), generator=gen)] + eps*torch.randn(n, generator=gen, dtype=torch.float64)
     return x_eps, quantile_flow_map(x_eps, eps, T, a)
@@ -131,7 +136,8 @@ def clean_points(n, atoms, seed, eps, T)->tuple:
 def ddim_inversion_errors(denoiser, # EDM denoiser D(x, t)
                           n_steps=(1, 2, 5, 10, 30, 100), # Euler steps (= NFE) to try
                           atoms=ATOMS, n:int=4000, seed:int=0, eps:float=EPS, T:float=T_MAX)->list:
-    "Latent error $\\mathbb E|\\hat z - g^*(x_\\epsilon, \\epsilon)|/T$ and KS of DDIM inversion, one dict per `n_steps`."
+    ("Latent error $\\mathbb E|\\hat z - g^*(x_\\epsilon, \\epsilon)|/T$ and KS of DDIM inversion, "
+     "one dict per `n_steps`.")
     x_eps, z_star = clean_points(n, atoms, seed, eps, T)
     res = []
     for k in n_steps:
@@ -154,7 +160,8 @@ def plot_fig1(f, g, # the learned consistency model and noiser
     f_star, g_star = exact_maps(atoms, T=T)
     xt, t, _ = toy_points(n, atoms, seed, T=T)
     cols = [(f, "$f_\\theta$ (CT)", 1., (-1, 1), "coolwarm"), (f_star, "exact $f^*$", 1., (-1, 1), "coolwarm"),
-            (g, "$g_\\phi/T$ (CT Inversion)", T, (-2.5, 2.5), "viridis"), (g_star, "exact $g^*/T$", T, (-2.5, 2.5), "viridis")]
+            (g, "$g_\\phi/T$ (CT Inversion)", T, (-2.5, 2.5), "viridis"),
+            (g_star, "exact $g^*/T$", T, (-2.5, 2.5), "viridis")]
     fig = new_figure((18, 8.5))
     for j, (fn, title, sc, (lo, hi), cmap) in enumerate(cols):
         y = (fn(xt, t)/sc).clamp(lo, hi)
@@ -175,7 +182,8 @@ def plot_ddim(ddim:list, # `ddim_inversion_errors` of the learned denoiser
               noiser_error:float|None=None): # `noiser_latent_error` of the noiser (1 NFE)
     "Latent error against NFE: DDIM inversion (learned and exact denoiser) and the CT-Inversion noiser."
     fig = new_figure((6, 4)); ax = fig.add_subplot()
-    for r, lab, st in [(ddim, "DDIM inversion, DSM denoiser", "o-"), (ddim_exact, "DDIM inversion, exact $D^*$", "s--")]:
+    for r, lab, st in [(ddim, "DDIM inversion, DSM denoiser", "o-"),
+                       (ddim_exact, "DDIM inversion, exact $D^*$", "s--")]:
         if r: ax.plot([d["n_steps"] for d in r], [d["latent_error"] for d in r], st, label=lab)
     if noiser_error is not None: ax.plot([1], [noiser_error], "r*", ms=14, label="CT-Inversion noiser (1 NFE)")
     ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel("NFE"); ax.set_ylabel("$E|\\hat z - g^*|/T$")
@@ -192,7 +200,8 @@ def run_toy_inversion(steps:int=3000, # optimiser steps of the CM and of the noi
     ms = toy_models(seed)
     with torch.random.fork_rng():  # the Learner seeds the global RNG per epoch: leave it as it was
         f, g, D = [train_toy(*ms[k], steps=s, seed=seed + i).ema_model.eval()
-                   for i, (k, s) in enumerate([("cm", steps), ("noiser", steps), ("dsm", dsm_steps or max(100, steps//3))])]
+                   for i, (k, s) in enumerate([("cm", steps), ("noiser", steps),
+                                               ("dsm", dsm_steps or max(100, steps//3))])]
     m = toy_inversion_metrics(f, g, n=n, seed=seed)
     ddim = ddim_inversion_errors(D, n=n, seed=seed)
     m.update(noiser_latent_error=noiser_latent_error(g, n=n, seed=seed), ddim=ddim,
@@ -205,7 +214,8 @@ def toy_inversion_demo(out:str|Path="runs/toy_inversion", # output folder
     t0, out = time.time(), Path(out)
     f, g, D, m = run_toy_inversion(steps, seed)
     a64 = torch.tensor(ATOMS, dtype=torch.float64)
-    m["ddim_exact"] = ddim_inversion_errors(lambda x, t: exact_denoiser(x.double(), t.double(), a64).float(), n_steps=(1, 2, 5, 10, 30, 100), seed=seed)
+    m["ddim_exact"] = ddim_inversion_errors(lambda x, t: exact_denoiser(x.double(), t.double(), a64).float(),
+                                            n_steps=(1, 2, 5, 10, 30, 100), seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     plot_fig1(f, g, seed=seed).savefig(out/"fig1.png", dpi=80)
     plot_ddim(m["ddim"], m["ddim_exact"], m["noiser_latent_error"]).savefig(out/"ddim_inversion.png", dpi=100)
