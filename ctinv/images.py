@@ -10,14 +10,17 @@ import torch, torch.nn as nn
 from torch import Tensor
 from .pfode import EPS, T_MAX
 from .losses import METHODS, DEFAULT_METHOD, check_choice, make_pair, is_guided
-from .presets import TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock, default_preset
+from .presets import (
+    TRAIN_PRESETS, IGCT_W_RANGE, RUN_FILES, auto_threads, check_train_options, check_run_folder, RunLock,
+    default_preset)
 from .train import train_pair, n_epochs_for, Checkpointer, LineProgress, default_precision, StopOnInterrupt
 from .core import read_checkpoint, load_strict, atomic_write_text
 from .core import Callback
 from .samplers import encode, cm_sample, reconstruct, edit, count_nfe
 from .core import rank_distrib, num_distrib
 from .data import DATASETS, get_dls, save_grid
-from .metrics import IGCT_BATCH, batched, psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats
+from .metrics import (
+    IGCT_BATCH, batched, psnr, ssim, ssim_torchmetrics, lpips_distance, train_classifier, edit_accuracy, latent_stats)
 
 # %% auto #0
 __all__ = ['MIN_FOLDER_IMAGES', 'resolve_w', 'held_out', 'igct_applies', 'igct_recon', 'evaluate_pair', 'QualityCurve',
@@ -26,12 +29,17 @@ __all__ = ['MIN_FOLDER_IMAGES', 'resolve_w', 'held_out', 'igct_applies', 'igct_r
 
 # %% ../nbs/10_images.ipynb #d29938de
 def resolve_w(pair, w:float|None=None):
-    "The decoder's guidance argument: `w` (default 0) for iGCT's guided denoiser; None for others (then `w` must be 0 or None)."
+    ("The decoder's guidance argument: `w` (default 0) for iGCT's guided denoiser; "
+     "None for others (then `w` must be 0 or None).")
     if is_guided(pair):
         if w is None: return 0.
-        if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]: raise ValueError(f"guidance weight w={w} is outside the range [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] the denoiser was trained on")
+        if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]:
+            raise ValueError(f"guidance weight w={w} is outside the range [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] "
+                             "the denoiser was trained on")
         return float(w)
-    if w not in (None, 0, 0.): raise ValueError(f"guidance weight w={w} needs the iGCT pair (method 'igct'): this denoiser has no guidance input")
+    if w not in (None, 0, 0.):
+        raise ValueError(f"guidance weight w={w} needs the iGCT pair (method 'igct'): "
+                         "this denoiser has no guidance input")
     return None
 
 def held_out(dls, n:int|None=None, seed:int=0)->tuple[Tensor, Tensor]:
@@ -43,7 +51,8 @@ def held_out(dls, n:int|None=None, seed:int=0)->tuple[Tensor, Tensor]:
     return x, y
 
 def igct_applies(x:Tensor)->bool:
-    "Whether the 'igct' SSIM convention can score `x`: each batch of `IGCT_BATCH` in order holds >= 7 images of >= 7 x 7."
+    ("Whether the 'igct' SSIM convention can score `x`: "
+     "each batch of `IGCT_BATCH` in order holds >= 7 images of >= 7 x 7.")
     n, (h, w), r = len(x), x.shape[-2:], len(x) % IGCT_BATCH
     return min(n, h, w) >= 7 and (r == 0 or r >= 7)
 
@@ -72,10 +81,12 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     rec = batched(lambda a, c: reconstruct(g_, f_, a, labels=c, w=w_rec), x, y, bs=bs)
     s_per_img = (time.time() - t0)/len(x)
     m = dict(recon_psnr=psnr(rec, x, 'mean').item(), recon_ssim=ssim(rec, x, 'mean').item(),
-             recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(), recon_mse=(rec - x).square().mean().item(),
+             recon_ssim_torchmetrics=ssim_torchmetrics(rec, x, 'mean').item(),
+             recon_mse=(rec - x).square().mean().item(),
              **igct_recon(rec, x))
     try: m['lpips'], m['lpips_reason'] = lpips_distance(rec, x, lpips_net, reduction='mean').item(), None
-    except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e)   # the message names ~, not the home folder
+    # the message names ~, not the home folder
+    except FileNotFoundError as e: m['lpips'], m['lpips_reason'] = None, str(e)
     ne, nd = count_nfe(g_), count_nfe(f_)
     reconstruct(ne, nd, x[:2], labels=y[:2], w=w_rec)
     m.update(nfe_encode=ne.nfe, nfe_decode=nd.nfe, recon_s_per_128=128*s_per_img, n_eval=len(x))
@@ -89,15 +100,18 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     m.update(edit_accuracy=edit_accuracy(classifier, edits, tar), n_edit=len(xe), edit_w=w_edit,
              sample_accuracy=edit_accuracy(classifier, samples, y), classifier_accuracy=edit_accuracy(classifier, x, y),
              psnr_mean_image=psnr(dls.train.dataset.x.mean(0, keepdim=True).expand_as(x), x, 'mean').item(),
-             psnr_random_latent=psnr(batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_rec), z_rand, y, bs=bs), x, 'mean').item(),
+             psnr_random_latent=psnr(batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_rec), z_rand, y, bs=bs), x,
+                                     'mean').item(),
              latent_std=(z/T_MAX).std().item())
     ls = latent_stats(z, T_MAX, seed=seed)
-    m.update(latent_ks=ls['ks'], latent_ks_crit=ls['ks_crit'], latent_lowfreq_ratio=ls['lowfreq_ratio'], latent_mean=ls['mean'])
+    m.update(latent_ks=ls['ks'], latent_ks_crit=ls['ks_crit'], latent_lowfreq_ratio=ls['lowfreq_ratio'],
+             latent_mean=ls['mean'])
     return m
 
 # %% ../nbs/10_images.ipynb #33990f17
 class QualityCurve(Callback):
-    "Every `every` optimiser steps (and at the end): reconstruction and latent numbers of the EMA pair on fixed held-out images."
+    ("Every `every` optimiser steps (and at the end): "
+     "reconstruction and latent numbers of the EMA pair on fixed held-out images.")
     order = 70
     def __init__(self, x:Tensor, y:Tensor, # the fixed held-out images and labels
                  every:int, # optimiser steps between points
@@ -125,9 +139,11 @@ class QualityCurve(Callback):
         rec = batched(lambda a, c: cm_sample(pair.denoiser, a, labels=c, w=resolve_w(pair, 0.)), z, y)
         pair.train(was)
         step = int(self.train_iter)
-        self.history.append(dict(step=step, images=step*self.dls.train.bs, cpu_s=self.cpu0 + time.process_time() - self.c0,
+        self.history.append(dict(step=step, images=step*self.dls.train.bs,
+                                 cpu_s=self.cpu0 + time.process_time() - self.c0,
                                  psnr=psnr(rec, x, 'mean').item(), ssim=ssim(rec, x, 'mean').item(),
-                                 latent_std=(z/T_MAX).std().item(), latent_ks=latent_stats(z, T_MAX, seed=self.seed)['ks']))
+                                 latent_std=(z/T_MAX).std().item(),
+                                 latent_ks=latent_stats(z, T_MAX, seed=self.seed)['ks']))
         if self.fname is not None: atomic_write_text(self.fname, json.dumps(self.history, indent=1))
 
 # %% ../nbs/10_images.ipynb #546888da
@@ -149,7 +165,8 @@ def recon_grid(pair, x:Tensor, y:Tensor, nrow:int=8)->Tensor:
 def edit_grid(pair, x:Tensor, y:Tensor, n_classes:int, w:float|None=None)->Tensor:
     "One row per source image: the source, then its conversion to each class $0 \\dots K-1$."
     tar = torch.arange(n_classes, device=x.device).repeat(len(x))
-    e = edit(pair.noiser, pair.denoiser, x.repeat_interleave(n_classes, 0), y.repeat_interleave(n_classes, 0), tar, resolve_w(pair, w))
+    e = edit(pair.noiser, pair.denoiser, x.repeat_interleave(n_classes, 0), y.repeat_interleave(n_classes, 0), tar,
+             resolve_w(pair, w))
     return torch.cat([x[:, None], e.reshape(len(x), n_classes, *x.shape[1:])], 1).flatten(0, 1)
 
 def one_per_class(x:Tensor, y:Tensor, n_classes:int)->tuple[Tensor, Tensor]:
@@ -159,23 +176,27 @@ def one_per_class(x:Tensor, y:Tensor, n_classes:int)->tuple[Tensor, Tensor]:
 
 def save_figures(pair, dls, out, # the pair, its loaders, the run folder
                  w:float|None=None, n_per_class:int=8, n_recon:int=16, max_classes:int=10, seed:int=0)->dict:
-    "Write samples.png, recon.png and edit.png into `out` (scaled up and labelled, each atomically); returns their paths."
+    ("Write samples.png, recon.png and edit.png into `out` (scaled up and labelled, each atomically); "
+     "returns their paths.")
     out = Path(out)
     x, y = held_out(dls)
     K, names = min(dls.meta.n_classes, max_classes), [str(c) for c in dls.meta.classes]
     xs, ys = one_per_class(x, y, K)
     wl = '' if not is_guided(pair) else f' (w={resolve_w(pair, w):g})'
     nr = min(n_recon, len(x))
-    return dict(samples=save_grid(sample_grid(pair, K, tuple(x.shape[1:]), n_per_class, w, seed, x.device), out/'samples.png', n_per_class,
-                                  row_labels=[f'class {n}' for n in names[:K]]),
+    return dict(samples=save_grid(sample_grid(pair, K, tuple(x.shape[1:]), n_per_class, w, seed, x.device),
+                                  out/'samples.png', n_per_class, row_labels=[f'class {n}' for n in names[:K]]),
                 recon=save_grid(recon_grid(pair, x[:nr], y[:nr]), out/'recon.png', 8,
                                 row_labels=[r for _ in range(math.ceil(nr/8)) for r in ('source', 'reconstruction')]),
                 edit=save_grid(edit_grid(pair, xs, ys, K, w), out/'edit.png', K + 1,
-                               row_labels=[f'class {names[c]}' for c in ys.tolist()], col_labels=['source'] + [f'to {n}{wl if j == 0 else ""}' for j, n in enumerate(names[:K])]))
+                               row_labels=[f'class {names[c]}' for c in ys.tolist()],
+                               col_labels=['source'] + [f'to {n}{wl if j == 0 else ""}'
+                                                        for j, n in enumerate(names[:K])]))
 
 # %% ../nbs/10_images.ipynb #37b7ba4d
 class Interrupted(Exception):
-    "A run stopped by Ctrl-C or SIGTERM after a complete step; the message says how to continue it, `code` is the exit status 128 + signal."
+    ("A run stopped by Ctrl-C or SIGTERM after a complete step; the message says how to continue it, "
+     "`code` is the exit status 128 + signal.")
     def __init__(self, msg:str, code:int=130): super().__init__(msg); self.code = code
 
 def _resume_config(resume, out:Path)->tuple[Path, dict]:
@@ -185,7 +206,8 @@ def _resume_config(resume, out:Path)->tuple[Path, dict]:
     meta = read_checkpoint(ck)[0]
     conf = meta.get('config') or {}
     if not {'data', 'preset', 'method'} <= set(conf):
-        raise ValueError(f"resume: the checkpoint in {ck} was not written by ctinv_train (its config has no data/preset/method)")
+        raise ValueError(f"resume: the checkpoint in {ck} was not written by ctinv_train "
+                         "(its config has no data/preset/method)")
     return ck, conf
 
 def _merge_resumed(conf:dict, given:dict, ck:Path)->dict:
@@ -193,29 +215,37 @@ def _merge_resumed(conf:dict, given:dict, ck:Path)->dict:
     same = lambda a, b: str(a) == str(b) or (Path(str(a)).is_dir() and Path(str(a)).resolve() == Path(str(b)).resolve())
     for k in ('data', 'preset', 'method'):
         if given[k] is not None and not same(given[k], conf[k]):
-            raise ValueError(f"resume: the checkpoint in {ck} was trained with {k} {conf[k]!r}, not {given[k]!r} (its method is "
-                             f"{conf['method']!r}, its data {conf['data']!r}); resume with {k} {conf[k]} or start a new run in another out folder")
+            raise ValueError(f"resume: the checkpoint in {ck} was trained with {k} {conf[k]!r}, not {given[k]!r} "
+                             f"(its method is {conf['method']!r}, its data {conf['data']!r}); "
+                             f"resume with {k} {conf[k]} or start a new run in another out folder")
     return {k: (conf.get(k) if v is None else v) for k, v in given.items()}
 
 MIN_FOLDER_IMAGES = 10   # the smallest folder that holds out the 2 images the evaluation needs: round(0.15 N) >= 2
 
 def _check_data(dls, n_eval):
     K, nv, nt = dls.meta.n_classes, len(dls.valid.dataset), len(dls.train.dataset)
-    if nv < 2 or nt < 2: raise ValueError(f"the data set is too small to hold images out: {nt} training and {nv} held-out images (at least 2 of each); "
-                                          f"a folder needs at least {MIN_FOLDER_IMAGES} images (15% are held out), or train/ and valid/ subfolders")
-    if K < 2: raise ValueError(f"the data set has {K} class: a class-conditional pair and class conversion need at least 2 (one subfolder per class)")
+    if nv < 2 or nt < 2:
+        raise ValueError(f"the data set is too small to hold images out: {nt} training and {nv} held-out images "
+                         f"(at least 2 of each); a folder needs at least {MIN_FOLDER_IMAGES} images "
+                         "(15% are held out), or train/ and valid/ subfolders")
+    if K < 2:
+        raise ValueError(f"the data set has {K} class: a class-conditional pair and class conversion need at least 2 "
+                         "(one subfolder per class)")
     if n_eval is not None and n_eval > nv: raise ValueError(f"n_eval {n_eval} is more than the {nv} held-out images")
 
 def _check_device(device):
     "Refuse, in one line, a device this machine lacks."
     if device is None: return
     try: dev = torch.device(device)
-    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from None
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from None
     if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: no CUDA GPU is available to this process (torch {torch.__version__}); use --device cpu")
+        raise ValueError(f"device {device!r}: no CUDA GPU is available to this process (torch {torch.__version__}); "
+                         "use --device cpu")
     if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
-    if dev.type == 'mps' and not torch.backends.mps.is_available(): raise ValueError(f"device {device!r}: MPS is not available here")
+    if dev.type == 'mps' and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r}: MPS is not available here")
 
 def _clear_run(out:Path):
     "Remove the files of an earlier run (and only those) from `out`: what `force` replaces."
@@ -235,32 +265,36 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
               force:bool=False, # start again in an `out` that holds a run, replacing its files
               root=None, # data root (see `ctinv.data.data_root`)
               n_train:int|None=None, # train on a random subset of this many images
-              n_eval:int|None=None, n_edit:int|None=500, # held-out images to reconstruct (None: all), and at most this many of them to edit
+              n_eval:int|None=None, # held-out images to reconstruct (None: all)
+              n_edit:int|None=500, # at most this many of them to edit
               edit_w:float|None=None, # iGCT: guidance weight of edits and samples
               image_size:int|None=None, # image folders: resize to this size
               classifier_epochs:int=5, # epochs of the judging classifier
-              curve_every:int|None=None, # every this many steps, a `QualityCurve` point on 256 held-out images (curve.json)
+              curve_every:int|None=None, # steps between `QualityCurve` points on 256 held-out images (curve.json)
               threads:int|None=None, # torch threads (None or 0: `auto_threads`)
               device=None, # default: fastai's default device
-              precision:str|None=None, # 'fp32', 'bf16' or 'fp16' (CUDA); None: bf16 on a GPU that supports it, else fp32
+              precision:str|None=None, # 'fp32', 'bf16' or 'fp16' (CUDA); None: bf16 on a GPU supporting it, else fp32
               quiet:bool|None=True, # no progress output (None: bars in a terminal, lines otherwise)
               log=None, # callable taking a line (the summary and progress lines); None: silent
               threads_why:str|None=None, # how `threads` was chosen, for the summary
              )->dict:
     "Train a noiser + denoiser pair on an image set, evaluate it on held-out images and write the run folder."
     t0, out = time.time(), Path(out)
-    check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads, image_size, classifier_epochs, curve_every)
+    check_train_options(preset, method, epochs, steps, bs, lr, seed, n_train, n_eval, n_edit, edit_w, threads,
+                        image_size, classifier_epochs, curve_every)
     check_run_folder(out, resume, force)
     _check_device(device)
     with RunLock(out) if rank_distrib() == 0 else contextlib.nullcontext():   # one writer per run folder
-        given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train, image_size=image_size)
+        given = dict(data=data, preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=n_train,
+                     image_size=image_size)
         conf = ck = None
         if resume: ck, conf = _resume_config(resume, out); given = _merge_resumed(conf, given, ck)
         if ck is not None and num_distrib() > 1 and ck.resolve() != (out/'ckpt').resolve():
             raise ValueError("under torchrun, resume in place: give resume without a folder and out the run folder")
         data, seed = given['data'] or 'digits', given['seed'] or 0
         if data not in DATASETS and not Path(data).is_dir():
-            raise ValueError(f"unknown data set {str(data)!r}: use one of {list(DATASETS)} or the path of a folder of class subfolders")
+            raise ValueError(f"unknown data set {str(data)!r}: use one of {list(DATASETS)} "
+                             "or the path of a folder of class subfolders")
         preset = given['preset'] or default_preset(data)
         method = given['method'] or DEFAULT_METHOD
         check_train_options(preset, method, edit_w=edit_w)
@@ -270,13 +304,15 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
         torch.set_num_threads(n_threads)
         if device is None and num_distrib() > 1 and torch.cuda.is_available():   # one GPU per process under torchrun
             device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank_distrib())))
-        dls = get_dls(data, bs=bs, seed=seed, n_train=given['n_train'], root=root, device=device, size=given['image_size'])
+        dls = get_dls(data, bs=bs, seed=seed, n_train=given['n_train'], root=root, device=device,
+                      size=given['image_size'])
         _check_data(dls, n_eval)
         if resume and epochs is None and steps is None: epochs = conf.get('epochs')   # the length it was started with
         n_epoch = n_epochs_for(dls, preset, steps, epochs)
         main = rank_distrib() == 0
-        config = dict(data=str(data), preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=given['n_train'], image_size=given['image_size'],
-                      epochs=n_epoch, n_classes=dls.meta.n_classes, channels=dls.meta.channels, resolution=dls.meta.resolution,
+        config = dict(data=str(data), preset=preset, method=method, bs=bs, lr=lr, seed=seed, n_train=given['n_train'],
+                      image_size=given['image_size'], epochs=n_epoch, n_classes=dls.meta.n_classes,
+                      channels=dls.meta.channels, resolution=dls.meta.resolution,
                   precision=precision or default_precision(dls.device))
         if log and main:
             n_steps = n_epoch*len(dls.train)
@@ -284,27 +320,36 @@ def run_train(data:str|None=None, # 'digits' (default), 'mnist', 'cifar10' or an
                 f"{dls.meta.n_classes} classes, {dls.meta.channels}x{dls.meta.resolution}x{dls.meta.resolution})\n"
                 f"  preset {preset}: UNet '{p['net']}' x2, batch {bs}, lr {lr:g}, {n_steps} steps ({n_epoch} epochs), "
                 f"EMA half-life {p['ema_half_life_img']:,} images, seed {seed}\n"
-                f"  {n_threads} torch thread{'s'*(n_threads > 1)} ({threads_why or ('given' if threads else 'auto')}), {max(1, num_distrib())} process(es), device {dls.device}\n"
+                f"  {n_threads} torch thread{'s'*(n_threads > 1)} ({threads_why or ('given' if threads else 'auto')}), "
+                f"{max(1, num_distrib())} process(es), device {dls.device}\n"
                 f"  run folder {out}: ckpt/, samples.png, recon.png, edit.png, metrics.json"
                 + (f"\n  resuming from {ck} (step {read_checkpoint(ck)[0]['step']})" if ck is not None else ""))
         if main:
             if force and not resume: _clear_run(out)
             out.mkdir(parents=True, exist_ok=True)
-            if ck is not None and ck.resolve() != (out/'ckpt').resolve(): shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
-        cbs = [StopOnInterrupt()] + ([LineProgress(log=log)] if log and quiet is None and not sys.stderr.isatty() else [])
-        if curve_every and main: cbs.append(QualityCurve(*held_out(dls, 256, seed), curve_every, out/'curve.json', seed))
-        learn = train_pair(dls, method, preset, epochs=n_epoch, lr=lr, seed=seed, ckpt_dir=out/'ckpt', resume=bool(resume), precision=precision,
-                           config=config, quiet=quiet if quiet is not None else not sys.stderr.isatty(), cbs=cbs)
+            if ck is not None and ck.resolve() != (out/'ckpt').resolve():
+                shutil.copytree(ck, out/'ckpt', dirs_exist_ok=True)
+        cbs = [StopOnInterrupt()] + ([LineProgress(log=log)] if log and quiet is None and not sys.stderr.isatty()
+                                     else [])
+        if curve_every and main:
+            cbs.append(QualityCurve(*held_out(dls, 256, seed), curve_every, out/'curve.json', seed))
+        learn = train_pair(dls, method, preset, epochs=n_epoch, lr=lr, seed=seed, ckpt_dir=out/'ckpt',
+                           resume=bool(resume), precision=precision, config=config,
+                           quiet=quiet if quiet is not None else not sys.stderr.isatty(), cbs=cbs)
         if getattr(learn, 'interrupted', False):
             sig = signal.Signals(getattr(learn, 'interrupt_signal', None) or signal.SIGINT)
             if not (out/'ckpt'/'checkpoint.json').exists():
-                raise Interrupted(f"interrupted at step {int(learn.train_iter)} ({sig.name}) before the first checkpoint (end of epoch 1): "
-                                  f"nothing to resume; start again with `ctinv_train --force --out {out}`", 128 + sig.value)
-            raise Interrupted(f"interrupted at step {int(learn.train_iter)} ({sig.name}); the checkpoint at step {read_checkpoint(out/'ckpt')[0]['step']} "
+                raise Interrupted(f"interrupted at step {int(learn.train_iter)} ({sig.name}) "
+                                  "before the first checkpoint (end of epoch 1): "
+                                  f"nothing to resume; start again with `ctinv_train --force --out {out}`",
+                                  128 + sig.value)
+            raise Interrupted(f"interrupted at step {int(learn.train_iter)} ({sig.name}); "
+                              f"the checkpoint at step {read_checkpoint(out/'ckpt')[0]['step']} "
                               f"is kept; continue with `ctinv_train --resume --out {out}`", 128 + sig.value)
         if not main: return {}
         n_procs = max(1, num_distrib())
-        with _single_process(): return _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, classifier_epochs, n_procs)
+        with _single_process():
+            return _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, classifier_epochs, n_procs)
 
 @contextlib.contextmanager
 def _single_process():
@@ -333,7 +378,8 @@ def _evaluate_run(learn, dls, out, config, seed, t0, n_eval, n_edit, edit_w, cla
 # %% ../nbs/10_images.ipynb #185f6a51
 def load_run(run, # a run folder written by `run_train` (its checkpoint is in run/ckpt)
             )->tuple[nn.Module, dict]:
-    "The EMA noiser + denoiser pair of a run, in eval mode, and the run's config (data, preset, method, n_classes, channels, resolution)."
+    ("The EMA noiser + denoiser pair of a run, in eval mode, "
+     "and the run's config (data, preset, method, n_classes, channels, resolution).")
     meta, w, _ = read_checkpoint(Path(run)/'ckpt')
     c = meta['config']
     pair = make_pair(c['method'], TRAIN_PRESETS[c['preset']]['net'], c['n_classes'], c['channels'], c['resolution'])
