@@ -11,11 +11,14 @@ from torch import Tensor
 from .pfode import EDMDenoiser, ConsistencyModel, T_MAX, karras_sigmas
 from .nets import unet_preset
 from .losses import DSMLoss, GuidedCDLoss, make_pair, check_choice, guide_prob, lognormal_levels
-from .samplers import edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit, n_classes_of, sync_device, check_image_range, count_nfe
+from .samplers import (
+    edm_sampler, cfg, cfg_interval, apg, cm_sample, ddim_invert, edit,
+    n_classes_of, sync_device, check_image_range, count_nfe)
 from .train import consistency_learner, n_epochs_for
 from .core import read_checkpoint, load_strict, model_device
 from .presets import TRAIN_PRESETS, IGCT_W_RANGE
-from .metrics import check_images, classifier_features, precision_recall, frechet_distance, edit_accuracy, psnr, ssim
+from .metrics import (
+    check_images, classifier_features, precision_recall, frechet_distance, edit_accuracy, psnr, ssim)
 from .toy_guidance import INTERVAL
 from .data import save_grid
 
@@ -27,17 +30,21 @@ __all__ = ['GUIDED_METHODS', 'W_GRID', 'TAU_2', 'PAPER_CIFAR10', 'class_unet', '
 # %% ../nbs/11_guidance.ipynb #2f7c8f1c
 GUIDED_METHODS = ('igct', 'igct_2', 'cfg', 'cfg_interval', 'apg', 'guided_cd', 'guided_cd_2')
 W_GRID = (0., 1., 3., 6., 9., 12.)    # code convention: omega = 1 + w
-TAU_2 = {'igct': .821, 'guided_cd': 1.0882}   # the intermediate level of 2-step sampling (iGCT's code; its guided-CD baseline)
+# the intermediate level of 2-step sampling (iGCT's code; its guided-CD baseline)
+TAU_2 = {'igct': .821, 'guided_cd': 1.0882}
 
 # %% ../nbs/11_guidance.ipynb #1dd49f8c
 def class_unet(preset:str, meta, **kw)->nn.Module:
-    "The training preset's class-conditional UNet for data of `meta` (a `DataMeta`); `kw`: any `UNet` argument, e.g. `guidance_embed=True`."
+    ("The training preset's class-conditional UNet for data of `meta` (a `DataMeta`); "
+     "`kw`: any `UNet` argument, e.g. `guidance_embed=True`.")
     check_choice(preset, TRAIN_PRESETS, 'preset')
-    return unet_preset(TRAIN_PRESETS[preset]['net'], in_channels=meta.channels, img_resolution=meta.resolution, n_classes=meta.n_classes, **kw)
+    return unet_preset(TRAIN_PRESETS[preset]['net'], in_channels=meta.channels, img_resolution=meta.resolution,
+                       n_classes=meta.n_classes, **kw)
 
 
 def fit_ema(dls, preset:str, wrap, loss, steps, seed:int, lr, quiet, clip=None)->nn.Module:
-    "Build `wrap(net)` (`net(**kw)` makes the preset's class-conditional UNet for `dls`), train it with `consistency_learner`; its EMA."
+    ("Build `wrap(net)` (`net(**kw)` makes the preset's class-conditional UNet for `dls`), "
+     "train it with `consistency_learner`; its EMA.")
     check_choice(preset, TRAIN_PRESETS, 'preset')
     p = TRAIN_PRESETS[preset]
     with torch.random.fork_rng(devices=[]):
@@ -51,18 +58,21 @@ def fit_ema(dls, preset:str, wrap, loss, steps, seed:int, lr, quiet, clip=None)-
 def train_cfg_edm(dls, # loaders of (images, labels) with a `meta`
                   preset:str='digits', steps:int|None=None, # optimiser steps (default: the preset's)
                   seed:int=0, label_dropout:float=.1, lr:float|None=None, quiet:bool|None=True)->EDMDenoiser:
-    "Class-conditional EDM (DSM with label dropout to the null class `n_classes`) on the preset's UNet; its EMA, in eval mode."
+    ("Class-conditional EDM (DSM with label dropout to the null class `n_classes`) on the preset's UNet; "
+     "its EMA, in eval mode.")
     m = dls.meta
-    return fit_ema(dls, preset, lambda net: EDMDenoiser(net()), DSMLoss(label_dropout=label_dropout, n_classes=m.n_classes),
-                    steps, seed, lr, quiet, clip=1.)
+    return fit_ema(dls, preset, lambda net: EDMDenoiser(net()),
+                   DSMLoss(label_dropout=label_dropout, n_classes=m.n_classes), steps, seed, lr, quiet, clip=1.)
 
 
 def train_guided_cd(teacher:EDMDenoiser, # from `train_cfg_edm`
                     dls, preset:str='digits', steps:int|None=None, seed:int=0, lr:float|None=None,
                     quiet:bool|None=True)->ConsistencyModel:
-    "Guided CD from the CFG teacher (`GuidedCDLoss`, w ~ U[0, 14]) into a consistency model with the guidance input; its EMA."
+    ("Guided CD from the CFG teacher (`GuidedCDLoss`, w ~ U[0, 14]) into a consistency model with the guidance input; "
+     "its EMA.")
     m = dls.meta
-    loss = GuidedCDLoss(teacher, null_label=m.n_classes, w_min=IGCT_W_RANGE[0], w_max=IGCT_W_RANGE[1], c=.03, n_classes=m.n_classes)
+    loss = GuidedCDLoss(teacher, null_label=m.n_classes, w_min=IGCT_W_RANGE[0], w_max=IGCT_W_RANGE[1], c=.03,
+                        n_classes=m.n_classes)
     return fit_ema(dls, preset, lambda net: ConsistencyModel(net(guidance_embed=True)), loss, steps, seed, lr, quiet)
 
 # %% ../nbs/11_guidance.ipynb #a5e9fb67
@@ -84,14 +94,17 @@ def load_pair(run, # a `ctinv_train` run folder (or its `ckpt/`)
 # %% ../nbs/11_guidance.ipynb #8c11a7a0
 def _check_w(w):
     "One-line `ValueError` for a guidance weight outside the range iGCT trains on (`IGCT_W_RANGE`)."
-    if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]: raise ValueError(f"w must lie in [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] (omega = 1 + w), got {w}")
+    if not IGCT_W_RANGE[0] <= w <= IGCT_W_RANGE[1]:
+        raise ValueError(f"w must lie in [{IGCT_W_RANGE[0]:g}, {IGCT_W_RANGE[1]:g}] (omega = 1 + w), got {w}")
 
 def _check_classes(labels, n_classes:int, name:str='labels'):
-    "One-line `ValueError` unless every class id lies in [0, n_classes): id `n_classes` is the null class, not one to sample or edit into."
+    ("One-line `ValueError` unless every class id lies in [0, n_classes): "
+     "id `n_classes` is the null class, not one to sample or edit into.")
     labels = torch.as_tensor(labels)
     if not n_classes or not labels.numel() or labels.device.type == 'meta': return
     if ((labels < 0) | (labels >= n_classes)).any():
-        raise ValueError(f"{name} must be class ids in [0, {n_classes}) ({n_classes} classes; {n_classes} is the null class), "
+        raise ValueError(f"{name} must be class ids in [0, {n_classes}) "
+                         f"({n_classes} classes; {n_classes} is the null class), "
                          f"got values in [{labels.min().item():g}, {labels.max().item():g}]")
 
 def guided_images(method:str, # one of `GUIDED_METHODS`
@@ -100,13 +113,15 @@ def guided_images(method:str, # one of `GUIDED_METHODS`
                   w:float, # guidance weight, code convention (omega = 1 + w), in [0, 14]
                   shape:tuple, # (C, H, W)
                   seed:int=0)->tuple[Tensor, int]:
-    "`(images, nfe)`: guided samples of `method` from latents `T z` drawn from `seed` (the same latents for every method); `nfe` counts network calls (a CFG step is two)."
+    ("`(images, nfe)`: guided samples of `method` from latents `T z` drawn from `seed` "
+     "(the same latents for every method); `nfe` counts network calls (a CFG step is two).")
     check_choice(method, GUIDED_METHODS, 'guidance method')
     _check_w(w)
     base = method.removesuffix('_2')
     model = models['igct'].denoiser if base == 'igct' else models[base if base == 'guided_cd' else 'edm']
     _check_classes(labels, n_classes_of(model))
-    g, dev = torch.Generator().manual_seed(seed), model_device(model)   # drawn on the CPU (the same latents on every device), used on the model's
+    # drawn on the CPU (the same latents on every device), used on the model's
+    g, dev = torch.Generator().manual_seed(seed), model_device(model)
     z, z2 = (torch.randn(len(labels), *shape, generator=g).to(dev) for _ in range(2))
     if method.startswith('igct') or method.startswith('guided_cd'):
         f = model
@@ -121,7 +136,8 @@ def guided_images(method:str, # one of `GUIDED_METHODS`
 
 
 def apg_settings(shape:tuple)->dict:
-    "APG as its paper recommends (eta = 0, momentum -0.75), with the norm threshold 2.5 of a 4x64x64 latent scaled to the same RMS per coordinate."
+    ("APG as its paper recommends (eta = 0, momentum -0.75), "
+     "with the norm threshold 2.5 of a 4x64x64 latent scaled to the same RMS per coordinate.")
     return dict(eta=0., momentum=-.75, norm_threshold=2.5*math.sqrt(math.prod(shape)/(4*64*64)))
 
 # %% ../nbs/11_guidance.ipynb #4e0b4430
@@ -130,12 +146,14 @@ def saturation(x:Tensor, # images in [-1, 1]
                bound:float=.98)->dict:
     "Share of pixels at the ends of the range (|x| >= `bound`) and mean |x|, each next to the data's."
     check_images(x); check_images(data, 'data')
-    return dict(saturation=(x.abs() >= bound).float().mean().item(), saturation_data=(data.abs() >= bound).float().mean().item(),
+    return dict(saturation=(x.abs() >= bound).float().mean().item(),
+                saturation_data=(data.abs() >= bound).float().mean().item(),
                 mean_abs=x.abs().mean().item(), mean_abs_data=data.abs().mean().item())
 
 
 def guided_share(n:int=10**6, seed:int=0, **gate)->float:
-    "Expected share of iGCT's denoiser pairs that take the guided branch: E[p_g(t)] under its level distribution (`gate`: `guide_prob`'s arguments)."
+    ("Expected share of iGCT's denoiser pairs that take the guided branch: "
+     "E[p_g(t)] under its level distribution (`gate`: `guide_prob`'s arguments).")
     t = lognormal_levels(n, torch.zeros(n, 1), generator=torch.Generator().manual_seed(seed))
     return guide_prob(t, **gate).mean().item()
 
@@ -146,10 +164,13 @@ def guidance_row(x:Tensor, labels:Tensor, # generated images and the class asked
     rf = classifier_features(classifier, real) if real_feat is None else real_feat
     ff = classifier_features(classifier, x)
     p, r = precision_recall(rf, ff, k)
-    return dict(precision=p, recall=r, fd=frechet_distance(rf, ff), class_acc=edit_accuracy(classifier, x, labels), **saturation(x, real))
+    return dict(precision=p, recall=r, fd=frechet_distance(rf, ff), class_acc=edit_accuracy(classifier, x, labels),
+                **saturation(x, real))
 
 
-def guidance_sweep(models:dict, classifier, real:Tensor, # models as in `guided_images`; the judge; real images (the reference set)
+def guidance_sweep(models:dict, # models as in `guided_images`
+                   classifier, # the judge
+                   real:Tensor, # real images (the reference set)
                    n_per_class:int=100, ws=W_GRID, methods=GUIDED_METHODS, seed:int=0, log=None)->list[dict]:
     "One row per (method, w): `method`, `w`, `omega`, `nfe`, the numbers of `guidance_row` and `images_per_s`."
     K, shape = n_classes_of(classifier), tuple(real.shape[1:])
@@ -159,21 +180,26 @@ def guidance_sweep(models:dict, classifier, real:Tensor, # models as in `guided_
             t0 = time.perf_counter()
             x, nfe = guided_images(method, models, labels, w, shape, seed)
             sync_device(x); dt = time.perf_counter() - t0
-            rows.append(dict(method=method, w=float(w), omega=1 + float(w), nfe=nfe, **guidance_row(x, labels, classifier, real, rf),
-                             images_per_s=len(x)/dt))
-            if log: log(f"{method:13s} w={w:4.1f}  " + "  ".join(f"{k} {rows[-1][k]:.3f}" for k in ('precision', 'recall', 'fd', 'class_acc', 'saturation')))
+            rows.append(dict(method=method, w=float(w), omega=1 + float(w), nfe=nfe,
+                             **guidance_row(x, labels, classifier, real, rf), images_per_s=len(x)/dt))
+            if log:
+                log(f"{method:13s} w={w:4.1f}  " + "  ".join(
+                    f"{k} {rows[-1][k]:.3f}" for k in ('precision', 'recall', 'fd', 'class_acc', 'saturation')))
     return rows
 
 # %% ../nbs/11_guidance.ipynb #f1007001
 def real_floor(classifier, ref:Tensor, ref_labels:Tensor, # the judge; the reference set and its labels
-               other:Tensor|None=None, other_labels:Tensor|None=None, # real images in place of samples (None: split `ref` in half)
+               other:Tensor|None=None, # real images in place of samples (None: split `ref` in half)
+               other_labels:Tensor|None=None, # their labels
                n:int|None=None, # samples per draw from `other` (default all of it)
                reps:int=20, k:int=3, seed:int=0)->dict:
-    "Real-vs-real floor of `guidance_row`'s numbers: mean and sd over `reps` random draws (split halves of `ref`, or `n` of `other` against all of `ref`)."
+    ("Real-vs-real floor of `guidance_row`'s numbers: mean and sd over `reps` random draws "
+     "(split halves of `ref`, or `n` of `other` against all of `ref`).")
     gen, keys, vals = torch.Generator().manual_seed(seed), ('precision', 'recall', 'fd', 'class_acc'), []
     if other is not None and other_labels is None: raise ValueError("other needs its other_labels (class accuracy)")
     n = len(other) if other is not None and n is None else n
-    if other is not None and not 2 <= n <= len(other): raise ValueError(f"n must be in [2, {len(other)}] (the images of other), got {n}")
+    if other is not None and not 2 <= n <= len(other):
+        raise ValueError(f"n must be in [2, {len(other)}] (the images of other), got {n}")
     for _ in range(reps):
         if other is None:
             i = torch.randperm(len(ref), generator=gen); a, b = i[:len(ref)//2], i[len(ref)//2:]
@@ -183,9 +209,12 @@ def real_floor(classifier, ref:Tensor, ref_labels:Tensor, # the judge; the refer
             r = guidance_row(other[i], other_labels[i], classifier, ref, k=k)
         vals.append([r[key] for key in keys])
     v = torch.tensor(vals, dtype=torch.float64)
-    return dict(how='split halves of the reference' if other is None else f'{n} other real images against the reference',
-                n_reference=len(ref)//2 if other is None else len(ref), n_samples=len(ref) - len(ref)//2 if other is None else n,
-                reps=reps, **{key: dict(mean=v[:, j].mean().item(), sd=v[:, j].std().item()) for j, key in enumerate(keys)})
+    return dict(how='split halves of the reference' if other is None
+                    else f'{n} other real images against the reference',
+                n_reference=len(ref)//2 if other is None else len(ref),
+                n_samples=len(ref) - len(ref)//2 if other is None else n,
+                reps=reps,
+                **{key: dict(mean=v[:, j].mean().item(), sd=v[:, j].std().item()) for j, key in enumerate(keys)})
 
 # %% ../nbs/11_guidance.ipynb #50f0d80d
 def edit_images(method:str, # 'igct' (2 NFE) or 'ddim_cfg' (Heun inversion of the CFG-EDM, then CFG Heun decoding)
@@ -200,13 +229,16 @@ def edit_images(method:str, # 'igct' (2 NFE) or 'ddim_cfg' (Heun inversion of th
         pair = models['igct']
         return edit(pair.noiser, pair.denoiser, x, c_src, c_tar, w=float(w)), 2
     D = count_nfe(models['edm'])
-    z = ddim_invert(D, x, sigmas=karras_sigmas(18), heun=True, labels=c_src)          # 17 Heun steps up the 18-level grid: 34 calls
-    return edm_sampler(cfg(D, w, n_classes_of(D)), z, labels=c_tar, clip=True), D.nfe   # + 35 CFG evaluations: 104 calls (69 at w = 0)
+    # 17 Heun steps up the 18-level grid: 34 calls
+    z = ddim_invert(D, x, sigmas=karras_sigmas(18), heun=True, labels=c_src)
+    # + 35 CFG evaluations: 104 calls (69 at w = 0)
+    return edm_sampler(cfg(D, w, n_classes_of(D)), z, labels=c_tar, clip=True), D.nfe
 
 
 def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images and their classes
                  ws=(0., 3., 6.), methods=('igct', 'ddim_cfg'))->list[dict]:
-    "Per method and w: accuracy of edits into every other class, SSIM / PSNR of edits to their source, and the edit into the own class as a reconstruction."
+    ("Per method and w: accuracy of edits into every other class, SSIM / PSNR of edits to their source, "
+     "and the edit into the own class as a reconstruction.")
     K, rows = n_classes_of(classifier), []
     dev = model_device(models['igct' if 'igct' in methods else 'edm'])
     x, y = x.to(dev), torch.as_tensor(y, device=dev)
@@ -218,21 +250,24 @@ def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images 
             e, nfe = edit_images(method, models, src, cs, ct, w)
             sync_device(e); dt = time.perf_counter() - t0
             rows.append(dict(method=method, w=float(w), nfe=nfe, edit_acc=edit_accuracy(classifier, e[off], ct[off]),
-                             edit_ssim=ssim(e[off], src[off], reduction='mean').item(), edit_psnr=psnr(e[off], src[off], reduction='mean').item(),
-                             recon_ssim=ssim(e[own], src[own], reduction='mean').item(), recon_psnr=psnr(e[own], src[own], reduction='mean').item(),
+                             edit_ssim=ssim(e[off], src[off], reduction='mean').item(),
+                             edit_psnr=psnr(e[off], src[off], reduction='mean').item(),
+                             recon_ssim=ssim(e[own], src[own], reduction='mean').item(),
+                             recon_psnr=psnr(e[own], src[own], reduction='mean').item(),
                              edits_per_s=len(e)/dt))
     return rows
 
 # %% ../nbs/11_guidance.ipynb #0e0955eb
 from .evidence import PAPER_NUMBERS
-PAPER_CIFAR10 = PAPER_NUMBERS['igct_cifar10_guidance']['omega_precision_recall']   # method: {omega: (precision, recall)}
+PAPER_CIFAR10 = PAPER_NUMBERS['igct_cifar10_guidance']['omega_precision_recall']  # method: {omega: (precision, recall)}
 
 
 def plot_guidance(rows:list, # from `guidance_sweep`
                   keys=('precision', 'recall', 'fd', 'class_acc', 'saturation'), paper:bool=True):
-    "One panel per number against omega = 1 + w, one line per method; the iGCT paper's CIFAR-10 precision and recall dashed."
+    ("One panel per number against omega = 1 + w, one line per method; "
+     "the iGCT paper's CIFAR-10 precision and recall dashed.")
     import matplotlib.pyplot as plt
-    nc = min(3, len(keys)); nr = -(-(len(keys) + 1)//nc)                # a grid at reading width; the legend in a panel of its own
+    nc = min(3, len(keys)); nr = -(-(len(keys) + 1)//nc)  # a grid at reading width; the legend in a panel of its own
     fig, axs = plt.subplots(nr, nc, figsize=(3*nc, 2.6*nr), squeeze=False); axs = axs.flatten()
     for ax, k in zip(axs, keys):
         for m in dict.fromkeys(r['method'] for r in rows):
@@ -240,7 +275,8 @@ def plot_guidance(rows:list, # from `guidance_sweep`
             ax.plot([r['omega'] for r in rs], [r[k] for r in rs], 'o-', ms=3, label=m)
         if paper and k in ('precision', 'recall'):
             for m, d in PAPER_CIFAR10.items():
-                ax.plot(list(d), [v[k == 'recall'] for v in d.values()], '--', lw=.8, color='grey' if m == 'cfg' else 'k' if m == 'igct' else 'tan')
+                ax.plot(list(d), [v[k == 'recall'] for v in d.values()], '--', lw=.8,
+                        color='grey' if m == 'cfg' else 'k' if m == 'igct' else 'tan')
         ax.set_xlabel('omega = 1 + w'); ax.set_title(k)
     axs[len(keys)].legend(*axs[0].get_legend_handles_labels(), fontsize=7, loc='center'); axs[len(keys)].axis('off')
     for ax in axs[len(keys) + 1:]: ax.axis('off')
@@ -255,7 +291,8 @@ def sample_rows_grid(models:dict, ws, meta, path, methods=GUIDED_METHODS, seed:i
     for m in methods:
         for w in ws:
             xs.append(guided_images(m, models, labels, w, shape, seed)[0]); names.append(f"{m} w={w:g}")
-    return save_grid(torch.cat(xs), path, nrow=meta.n_classes, row_labels=names, col_labels=[str(i) for i in range(meta.n_classes)])
+    return save_grid(torch.cat(xs), path, nrow=meta.n_classes, row_labels=names,
+                     col_labels=[str(i) for i in range(meta.n_classes)])
 
 # %% ../nbs/11_guidance.ipynb #9e9c65a6
 def edit_demo(models:dict, classifier, x:Tensor, y:Tensor): # models as in `edit_images`; held-out images and labels
@@ -265,7 +302,8 @@ def edit_demo(models:dict, classifier, x:Tensor, y:Tensor): # models as in `edit
     def show(i=0, target=1, w=3.):
         src, cs = x[i:i+1], torch.as_tensor(y[i:i+1]); ct = torch.full_like(cs, target)
         fig, axs = plt.subplots(1, 3, figsize=(6, 2.3))
-        axs[0].imshow(src[0, 0].cpu(), cmap='gray', vmin=-1, vmax=1); axs[0].set_title(f"source ({cs.item()})", fontsize=9)
+        axs[0].imshow(src[0, 0].cpu(), cmap='gray', vmin=-1, vmax=1)
+        axs[0].set_title(f"source ({cs.item()})", fontsize=9)
         for ax, m in zip(axs[1:], ('igct', 'ddim_cfg')):
             e, nfe = edit_images(m, models, src, cs, ct, w)
             pred = classifier(e.to(model_device(classifier))).argmax(1).item()
@@ -273,4 +311,5 @@ def edit_demo(models:dict, classifier, x:Tensor, y:Tensor): # models as in `edit
             ax.set_title(f"{m} ({nfe} NFE): {pred}, {psnr(e, src.to(e.device)).item():.1f} dB", fontsize=8)
         for ax in axs: ax.axis('off')
         plt.show()
-    return W.interactive(show, i=W.IntSlider(0, 0, len(x) - 1), target=W.IntSlider(1, 0, K - 1), w=W.FloatSlider(3., min=0., max=12., step=.5))
+    return W.interactive(show, i=W.IntSlider(0, 0, len(x) - 1), target=W.IntSlider(1, 0, K - 1),
+                         w=W.FloatSlider(3., min=0., max=12., step=.5))
