@@ -15,8 +15,8 @@ from .presets import TRAIN_PRESETS
 
 # %% auto #0
 __all__ = ['INPAINT_MASKS', 'SR_FACTORS', 'TASKS', 'COLOUR_TASKS', 'inpaint_mask', 'task_op', 'observed', 'cm_levels',
-           'zero_shot_rows', 'denoising_rows', 'same_class_pairs', 'interpolation_rows', 'colourfulness', 'image_strip',
-           'task_grid', 'interpolation_figure', 'train_cm']
+           'zero_shot_rows', 'denoising_rows', 'same_class_pairs', 'interpolation_rows', 'train_cm', 'colourfulness',
+           'image_strip', 'task_grid', 'interpolation_figure']
 
 # %% ../nbs/14_applications.ipynb #6b073440
 INPAINT_MASKS = ('left', 'bottom', 'centre', 'random')
@@ -157,6 +157,22 @@ def interpolation_rows(pair, # an `IGCTPair` / `CTInvPair` (noiser + denoiser)
         frames[name] = fr
     return rows, frames
 
+# %% ../nbs/14_applications.ipynb #5698f35c
+def train_cm(dls, # loaders of (images, labels) with a `meta`
+             # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
+             preset:str='cifar10-cpu', steps:int|None=None,
+             seed:int=0, lr:float|None=None, quiet:bool|None=True)->torch.nn.Module:
+    ("A class-conditional consistency model by consistency training (iCT's `CTLoss`, "
+     "curriculum to the preset's `ct_s1`) on the preset's UNet; its EMA.")
+    from ctinv.guidance import fit_ema
+    from ctinv.losses import CTLoss, check_choice
+    from ctinv.pfode import ConsistencyModel
+    check_choice(preset, TRAIN_PRESETS, 'preset')
+    return fit_ema(dls, preset, lambda net: ConsistencyModel(net()), CTLoss(s1=TRAIN_PRESETS[preset]['ct_s1']), steps,
+                   seed, lr, quiet)
+
+COLOUR_TASKS = ('colorize', 'inpaint_centre', 'sr2')
+
 # %% ../nbs/14_applications.ipynb #ap0f0002
 def colourfulness(x:Tensor)->float:
     "Mean over pixels and images of the per-pixel std over R, G, B of images (B, 3, H, W): 0 for grey."
@@ -196,19 +212,3 @@ def interpolation_figure(frames:dict): # {path name: frames (n_frames, 2, C, H, 
         ax.imshow(grid, cmap="gray", vmin=-1, vmax=1); ax.set_title(name, fontsize=9); ax.axis("off")
     fig.tight_layout()
     return fig
-
-# %% ../nbs/14_applications.ipynb #5698f35c
-def train_cm(dls, # loaders of (images, labels) with a `meta`
-             # `TRAIN_PRESETS` name; optimiser steps (default: the preset's)
-             preset:str='cifar10-cpu', steps:int|None=None,
-             seed:int=0, lr:float|None=None, quiet:bool|None=True)->torch.nn.Module:
-    ("A class-conditional consistency model by consistency training (iCT's `CTLoss`, "
-     "curriculum to the preset's `ct_s1`) on the preset's UNet; its EMA.")
-    from ctinv.guidance import fit_ema
-    from ctinv.losses import CTLoss, check_choice
-    from ctinv.pfode import ConsistencyModel
-    check_choice(preset, TRAIN_PRESETS, 'preset')
-    return fit_ema(dls, preset, lambda net: ConsistencyModel(net()), CTLoss(s1=TRAIN_PRESETS[preset]['ct_s1']), steps,
-                   seed, lr, quiet)
-
-COLOUR_TASKS = ('colorize', 'inpaint_centre', 'sr2')
