@@ -14,8 +14,8 @@ from pathlib import Path
 
 ROOT, BIN = Path(__file__).resolve().parents[1], Path(sys.executable).parent
 KEYS = ('recon_psnr', 'recon_ssim', 'recon_ssim_torchmetrics', 'recon_psnr_igct', 'recon_ssim_igct', 'edit_accuracy',
-        'sample_accuracy', 'classifier_accuracy', 'latent_std', 'latent_ks', 'latent_lowfreq_ratio', 'psnr_mean_image',
-        'psnr_random_latent', 'cpu_s', 'wall_s')
+        'edit_ssim', 'sample_accuracy', 'classifier_accuracy', 'latent_std', 'latent_ks', 'latent_lowfreq_ratio',
+        'psnr_mean_image', 'psnr_random_latent', 'cpu_s', 'wall_s')
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -98,6 +98,7 @@ def evaluate_pair(pair, # a trained pair (e.g. `learn.ema_model`); put in eval m
     z_rand = T_MAX*torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to(x.device)
     samples = batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_edit), z_rand, y, bs=bs)
     m.update(edit_accuracy=edit_accuracy(classifier, edits, tar), n_edit=len(xe), edit_w=w_edit,
+             edit_ssim=ssim(edits, xe.repeat(K - 1, 1, 1, 1), 'mean').item(),   # how much of the source an edit keeps
              sample_accuracy=edit_accuracy(classifier, samples, y), classifier_accuracy=edit_accuracy(classifier, x, y),
              psnr_mean_image=psnr(dls.train.dataset.x.mean(0, keepdim=True).expand_as(x), x, 'mean').item(),
              psnr_random_latent=psnr(batched(lambda a, c: cm_sample(f_, a, labels=c, w=w_rec), z_rand, y, bs=bs), x,
