@@ -62,7 +62,8 @@ def goals_table(rows:list)->str:
     out = ["| claim | measured | n | goal | floor | status |", "|---|---|---|---|---|---|"]
     for r in rows:
         m = f(r['measured']) + (f" ± {f(r['spread'])}" if r['spread'] else '')
-        out.append(f"| {r['claim']} | {m} | {r['n']} | {r['goal']} | {f(r['floor'])} | "
+        claim = r['claim'].replace('|', '\\|')          # a | in a claim (|x - y|) would split the row
+        out.append(f"| {claim} | {m} | {r['n']} | {r['goal']} | {f(r['floor'])} | "
                    f"{'met' if r['met'] else '**missed**'} |")
     return "\n".join(out)
 
