@@ -16,7 +16,7 @@ from .presets import TRAIN_PRESETS
 # %% auto #0
 __all__ = ['INPAINT_MASKS', 'SR_FACTORS', 'TASKS', 'COLOUR_TASKS', 'inpaint_mask', 'task_op', 'observed', 'cm_levels',
            'zero_shot_rows', 'denoising_rows', 'same_class_pairs', 'interpolation_rows', 'train_cm', 'colourfulness',
-           'image_strip', 'task_grid', 'interpolation_figure']
+           'task_grid', 'interpolation_figure']
 
 # %% ../nbs/14_applications.ipynb #6b073440
 INPAINT_MASKS = ('left', 'bottom', 'centre', 'random')
@@ -180,24 +180,22 @@ def colourfulness(x:Tensor)->float:
         raise ValueError(f"colourfulness needs RGB images (B, 3, H, W), got {tuple(getattr(x, 'shape', ()))}")
     return x.std(1, unbiased=False).mean().item()
 
-def image_strip(im:Tensor)->Tensor:
-    "Images (B, C, H, W) in [-1, 1] side by side: an (H, B*W) grey array, or (H, B*W, 3) RGB in [0, 1], for `imshow`."
-    row = torch.cat(list(im), -1)
-    return row[0] if row.shape[0] == 1 else ((row.permute(1, 2, 0) + 1)/2).clamp(0, 1)
-
 def task_grid(x:Tensor, # the ground-truth images
               outs:dict, # {(task, method): outputs}, as `zero_shot_rows` returns them
               tasks, # the rows, in order
               n:int=6): # images per cell
     "Figure: one row per task; columns: the ground truth, then every method's outputs on the first `n` images."
     import matplotlib.pyplot as plt
+    from ctinv.data import image_grid
     methods = list(dict.fromkeys(k[1] for k in outs))
     fig, axs = plt.subplots(len(tasks), 1 + len(methods), figsize=(n*(1 + len(methods))/2, 1.25*len(tasks)),
                             squeeze=False)
     for i, task in enumerate(tasks):
         for j, (name, im) in enumerate([("ground truth", x[:n])] + [(m, outs[task, m][:n]) for m in methods]):
             ax = axs[i, j]
-            ax.imshow(image_strip(im), cmap="gray", vmin=-1, vmax=1); ax.set_xticks([]); ax.set_yticks([])
+            g = image_grid(im, nrow=len(im), padding=0)                  # the images side by side, in [0, 1]
+            ax.imshow(g[0] if len(g) == 1 else g.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([]); ax.set_yticks([])
             if i == 0: ax.set_title(name, fontsize=8)
             if j == 0: ax.set_ylabel(task, fontsize=8)
     fig.tight_layout()
@@ -206,9 +204,10 @@ def task_grid(x:Tensor, # the ground-truth images
 def interpolation_figure(frames:dict): # {path name: frames (n_frames, 2, C, H, W)}, as `interpolation_rows` returns
     "Figure: for every interpolation path, its two pairs' frames, one row each."
     import matplotlib.pyplot as plt
+    from ctinv.data import image_grid
     fig, axs = plt.subplots(len(frames), 1, figsize=(7, 2.2*len(frames)), squeeze=False)
     for ax, (name, fr) in zip(axs[:, 0], frames.items()):
-        grid = torch.cat([torch.cat(list(fr[:, k, 0]), 1) for k in range(2)], 0)
-        ax.imshow(grid, cmap="gray", vmin=-1, vmax=1); ax.set_title(name, fontsize=9); ax.axis("off")
+        g = image_grid(fr.transpose(0, 1).flatten(0, 1), nrow=len(fr), padding=0)   # a row per pair
+        ax.imshow(g[0], cmap="gray", vmin=0, vmax=1); ax.set_title(name, fontsize=9); ax.axis("off")
     fig.tight_layout()
     return fig
