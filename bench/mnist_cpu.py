@@ -26,9 +26,8 @@ from ctinv.evidence import paper_row   # a small module: imports nothing heavy
 # the CT Inversion report's Table 1 on MNIST (CT_Inv + CT, 100k iterations, about 40 A5000 GPU-hours)
 REPORT = {k: paper_row('ct_inversion_table1', data='MNIST')[k] for k in ('lpips', 'ssim', 'psnr')}
 KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "recon_ssim_igct", "recon_psnr_igct", "lpips",
-        "lpips_reason", "latent_std", "latent_ks",
-        "latent_ks_crit", "latent_lowfreq_ratio", "sample_accuracy", "edit_accuracy", "edit_ssim", "classifier_accuracy",
-        "n_eval",
+        "lpips_reason", "latent_std", "latent_ks", "latent_ks_crit", "latent_lowfreq_ratio", "sample_accuracy",
+        "edit_accuracy", "edit_ssim", "classifier_accuracy", "n_eval",
         "nfe_encode", "nfe_decode", "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads",
         "config", "curve")
 

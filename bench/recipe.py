@@ -93,8 +93,7 @@ def summary(runs_dir:Path, out:Path):
         s = {}
         for k in KEYS:
             v = [r[k] for r in rs if r.get(k) is not None]
-            if v: s[k] = dict(seed_summary(v), std=seed_summary(v)['std'] if len(v) > 1 else None,   # one seed: no sd
-                              values=v)
+            if v: s[k] = dict(seed_summary(v), values=v) | ({} if len(v) > 1 else dict(std=None))   # one seed: no sd
         res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'],
                                     train_kw=rs[0]['train_kw'], seeds=[r['seed'] for r in rs], summary=s)
     res['paired_vs_base'] = paired(runs)
@@ -119,12 +118,12 @@ def main():
     runs = Path(a.runs)
     if a.summary: return summary(runs, Path(a.out))
     runs.mkdir(parents=True, exist_ok=True)
+    from ctinv.core import atomic_write_json
     for c in a.configs:
         for s in a.seeds:
             f = runs/f'{c}_s{s}.json'
             if f.exists(): continue
             r = run_one(c, s, a.steps, a.curve_every)
-            from ctinv.core import atomic_write_json
             atomic_write_json(f, r)
             print(f"{c} s{s}: psnr {r['recon_psnr']:.2f} ssim {r['recon_ssim']:.3f} edit {r['edit_accuracy']:.3f} "
                   f"samples {r['sample_accuracy']:.3f} latent std {r['latent_std']:.3f} ks {r['latent_ks']:.3f} "

@@ -13,7 +13,7 @@ Fig. 3: each (config, seed) trains the iGCT pair of `ctinv.toy_guidance` with on
 class statistics of its 1-NFE samples at omega = 1 and 13 (`guidance_metrics`, 2,000 per class) beside the exact iGCT
 field's (`REFERENCE['igct_exact']`: mean 2.61, std 0.43 at omega 13).
 """
-import argparse, json, statistics, time
+import argparse, json, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,9 +44,9 @@ FIG3 = {'base': {}, 'tune': dict(schedule='tune'), 'gate_0.2_2': dict(t_low=.2, 
         'tune_gate_0.2_2': dict(schedule='tune', t_low=.2, t_high=2.), 'stf': dict(target='batch')}
 
 def write(out:Path, res:dict):
-    from ctinv.core import atomic_write_text
+    from ctinv.core import atomic_write_json
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(res, indent=1))
+    atomic_write_json(out, res)
 
 def summarise(runs:list, key:str, keys)->dict:
     "`ctinv.evidence.seed_summary` of `keys` per value of `key` (std None for one seed)."
@@ -54,8 +54,7 @@ def summarise(runs:list, key:str, keys)->dict:
     out = {}
     for v in dict.fromkeys(r[key] for r in runs):
         rs = [r for r in runs if r[key] == v]
-        out[v] = {k: dict(seed_summary([r[k] for r in rs]),
-                          std=statistics.stdev(r[k] for r in rs) if len(rs) > 1 else None) for k in keys}
+        out[v] = {k: seed_summary([r[k] for r in rs]) | ({} if len(rs) > 1 else dict(std=None)) for k in keys}
     return out
 
 def run_fig3(config:str, seed:int, steps:int)->dict:
