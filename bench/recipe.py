@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""The recipe ablation of the quality issue: the digits pair (`ctinv_train`'s default job) with one lever changed at a time.
+"""The recipe ablation of the quality issue: the digits pair (`ctinv_train`'s default job) \
+with one lever changed at a time.
 
     python bench/recipe.py --configs base tune stf cyc ... --seeds 0 1 2 [--steps 1800] [--runs bench/results/recipe]
     python bench/recipe.py --summary            # only gather the per-run files into bench/results/recipe.json
@@ -8,8 +9,9 @@ Each (config, seed) trains the iGCT pair on the 8x8 digits with the `digits` pre
 loss / EMA / network settings, one torch thread, and writes `RUNS/<config>_s<seed>.json`: the evaluation of
 `ctinv.images.evaluate_pair` (all 270 held-out digits; the judge trained as `ctinv_train` trains it), the CPU-seconds
 of the training alone (`time.process_time` of this process), images seen, and a quality curve every `--curve_every`
-steps. A finished run file is read, not trained again. At the end (or alone with `--summary`) every run file in RUNS is
-gathered into one JSON with mean, sample standard deviation and n per config and number; the notebook 10_images reads it.
+steps. A finished run file is read, not trained again. At the end (or alone with `--summary`) every run file in RUNS
+is gathered into one JSON with mean, sample standard deviation and n per config and number; the notebook 10_images
+reads it.
 """
 import argparse, json, time
 from pathlib import Path

@@ -8,8 +8,9 @@ Fig. 1: each (target, seed) trains both networks of `ctinv.toy_inversion.toy_mod
 single-sample targets ('single'), the batch's PF-ODE step ('batch', Stable Target Field) or the continuous-time limit
 ('tangent': `TangentCTLoss` for both, sCM's objective) or the discrete pairs on a fixed fine grid ('small_gap',
 N = 2,560, the gap the tangent is the limit of) and records the Fig. 1 errors against the exact flow maps
-(`toy_inversion_metrics`) and the CPU-seconds of the training. Runs already in --out with the same steps are kept, not re-run.
-Fig. 3: each (config, seed) trains the iGCT pair of `ctinv.toy_guidance` with one `IGCTLoss` lever changed and records the
+(`toy_inversion_metrics`) and the CPU-seconds of the training. Runs already in --out with the same steps are kept, not
+re-run. Fig. 3: each (config, seed) trains the iGCT pair of `ctinv.toy_guidance` with one `IGCTLoss` lever changed and
+records the
 class statistics of its 1-NFE samples at omega = 1 and 13 (`guidance_metrics`, 2,000 per class) beside the exact iGCT
 field's (`REFERENCE['igct_exact']`: mean 2.61, std 0.43 at omega 13).
 """
