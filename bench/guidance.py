@@ -8,6 +8,7 @@ CFG with a guidance interval, APG and guided CD.
 their rows
     python bench/guidance.py --data mnist --only igct          # the other core: the iGCT pair
     python bench/guidance.py --data mnist                      # then: the iGCT rows, the editing, the JSON and figures
+    python bench/guidance.py --seed 5 --gate 0.2 2 --confirm   # a held-out seed: only CFG-EDM and the gated pair
 
 Trains (same UNet preset, data and seed for all) the class-conditional EDM with label dropout (the CFG teacher and the
 DDIM-inversion baseline), guided CD distilled from it and, unless `--igct RUN` names a finished `ctinv_train` run, the
@@ -22,7 +23,9 @@ machine): see `ctinv.metrics.inception_metrics` for scoring with user-provided w
 
 Trained networks (safetensors + JSON, nothing pickled) and finished rows are kept in `--models` (default
 bench/checkpoints/guidance_DATA_PRESET_STEPS_seedS) and reused by a later run with the same data, preset, steps, seed
-and sample counts, so the expensive parts can run as separate processes, one per core (`--only`).
+and sample counts, so the expensive parts can run as separate processes, one per core (`--only`). `--confirm` trains
+and scores only what the omega = 13 guidance target compares (CFG-EDM and the pair trained with `--gate`), for seeds
+that take no part in choosing the gate.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
@@ -52,8 +55,13 @@ def parse(argv=None):
     p.add_argument('--gate', nargs=2, type=float, default=None, metavar=('T_LOW', 'T_HIGH'),
                    help="also train iGCT with its guidance gate p_g(t) rising from T_LOW to T_HIGH "
                         "(the authors': 11 14.3); rows igct_gate, igct_gate_2")
+    p.add_argument('--confirm', action='store_true',
+                   help="only CFG-EDM (rows cfg) and the pair trained with --gate (rows igct_gate, igct_gate_2): "
+                        "no guided CD, no pair with the authors' gate, no editing; for held-out confirmation seeds")
     p.add_argument('--seed', type=int, default=0); p.add_argument('--out', default=str(ROOT/'bench'/'results'))
     a = p.parse_args(argv)
+    if a.confirm and (not a.gate or a.only or a.igct):
+        p.error("--confirm needs --gate T_LOW T_HIGH and neither --only nor --igct")
     if a.gate and not 0 < a.gate[0] < a.gate[1]:
         p.error(f"--gate needs 0 < T_LOW < T_HIGH, got {a.gate[0]:g} {a.gate[1]:g}")
     d = DEFAULTS[a.data]
@@ -136,12 +144,12 @@ def main(argv=None):
     if a.only != 'igct':
         models['edm'], cost['cfg_edm_cpu_s'] = get('cfg_edm', lambda: EDMDenoiser(class_unet(a.preset, m)),
                                                    lambda: train_cfg_edm(dls, a.preset, steps, seed=a.seed))
-        models['guided_cd'], cost['guided_cd_cpu_s'] = get(
+        if not a.confirm: models['guided_cd'], cost['guided_cd_cpu_s'] = get(
             'guided_cd', lambda: ConsistencyModel(class_unet(a.preset, m, guidance_embed=True)),
             lambda: train_guided_cd(models['edm'], dls, a.preset, steps, seed=a.seed + 1))
     if a.only != 'baselines':
         if a.igct: models['igct'], cost['igct_cpu_s'] = load_pair(a.igct), None
-        else:
+        elif not a.confirm:
             models['igct'], cost['igct_cpu_s'] = get(
                 'igct', lambda: make_pair('igct', p['net'], m.n_classes, m.channels, m.resolution),
                 lambda: train_pair(dls, 'igct', a.preset, steps, seed=a.seed).ema_model)
@@ -162,7 +170,7 @@ def main(argv=None):
         if keep: cache.save(name, rows=r)
         return r
     x, y = held_out(dls)
-    rows = [r for method in (BASELINES if a.only else BASELINES + IGCT)
+    rows = [r for method in (('cfg',) if a.confirm else BASELINES if a.only else BASELINES + IGCT)
             for r in rows_of(f'rows_{method}_n{a.n_per_class}',
                              lambda: guidance_sweep(models, clf, x, a.n_per_class, W_GRID, methods=(method,),
                                                     seed=a.seed, log=log),
@@ -175,7 +183,7 @@ def main(argv=None):
                                                                 W_GRID, methods=(method,), seed=a.seed, log=log)),
                                   keep=True)]
     xe, ye = held_out(dls, a.n_edit, seed=a.seed)
-    edits = [r for method in (('ddim_cfg',) if a.only else ('ddim_cfg', 'igct'))
+    edits = [r for method in (() if a.confirm else ('ddim_cfg',) if a.only else ('ddim_cfg', 'igct'))
              for r in rows_of(f'edits_{method}_n{a.n_edit}',
                               lambda: editing_rows(models, clf, xe, ye, ws=d['edit_ws'], methods=(method,)),
                               keep=not (a.igct and method == 'igct'))]
@@ -188,7 +196,8 @@ def main(argv=None):
                torch_threads=torch.get_num_threads(),
                features='library classifier (penultimate layer); '
                         'Inception-based FID/precision/recall need user-provided weights',
-               cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate, nfe_counts='network calls')
+               cost=cost, rows=rows, editing=edits, igct_run=a.igct, gate=a.gate, confirm=a.confirm,
+               nfe_counts='network calls')
     xt, yt = dls.train.dataset.x, dls.train.dataset.y                  # the real-vs-real floor of the rows' numbers
     res['floor'] = dict(split_half=real_floor(clf, x, y, seed=a.seed),
                         train=real_floor(clf, x, y, xt, yt, n=min(len(xt), a.n_per_class*m.n_classes), seed=a.seed))
@@ -198,7 +207,9 @@ def main(argv=None):
     from ctinv.core import atomic_write_text
     atomic_write_text(out/f'{stem}.json', json.dumps(res, indent=2))
     plot_guidance(rows).savefig(out/f'{stem}_curves.png', dpi=70, bbox_inches='tight')
-    sample_rows_grid(models, (0., 3., 12.), m, out/f'{stem}_samples.png', seed=a.seed)
+    if a.confirm: sample_rows_grid(dict(edm=models['edm'], igct=models['igct_gate']), (0., 3., 12.), m,
+                                   out/f'{stem}_samples.png', methods=('cfg', 'igct', 'igct_2'), seed=a.seed)
+    else: sample_rows_grid(models, (0., 3., 12.), m, out/f'{stem}_samples.png', seed=a.seed)
     log(f"wrote {out/f'{stem}.json'}, {out/f'{stem}_curves.png'}, {out/f'{stem}_samples.png'}")
 
 if __name__ == '__main__': main()

@@ -10,7 +10,8 @@
 Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
 and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation
 (bench/guidance.py, each seed with a second iGCT pair whose gate rises from t = 0.2 to 2; seeds 1 to 3 into
-guidance_seeds/, 1 and 2 only with --quick), the zero-shot applications on digits and CIFAR-10
+guidance_seeds/, 1 and 2 only with --quick; seeds 5 to 9, which take no part in choosing that gate, with CFG-EDM and the
+gated pair only into guidance_confirm/, 5 only with --quick), the zero-shot applications on digits and CIFAR-10
 (bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the `mnist-cpu` pairs
 (bench/mnist_cpu.py, full only: 0.8 to 2 CPU-hours each) and guided generation on MNIST (bench/guidance.py --data
 mnist, full only: its iGCT pair and its baselines as two items that can run side by side, then the sweep), Fig. 1 of
@@ -58,7 +59,12 @@ def items(out:Path, quick:bool)->dict:
         **{f"guidance_seed{s}": b("guidance.py") + ["--seed", str(s), "--gate", "0.2", "2",
                                                     "--out", str(out/"guidance_seeds"/f"seed{s}")]
            + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20", "--n_edit", "20",
-                    "--models", str(out/"guidance_models"/f"seed{s}")]) for s in ((1, 2) if quick else (1, 2, 3))},
+                    "--models", str(out/"guidance_models"/f"seed{s}")]) for s in ((1, 2) if quick else (1, 2, 3, 4))},
+        # seeds 5 to 9 take no part in choosing the gate: only CFG-EDM and the gated pair (5 alone with --quick)
+        **{f"guidance_confirm{s}": b("guidance.py") + ["--seed", str(s), "--gate", "0.2", "2", "--confirm",
+                                                       "--out", str(out/"guidance_confirm"/f"seed{s}")]
+           + q([], ["--preset", "tiny", "--steps", "200", "--n_per_class", "20",
+                    "--models", str(out/"guidance_models"/f"seed{s}")]) for s in ((5,) if quick else range(5, 10))},
         "applications": b("applications.py") + ["--out", str(out)]
                         + q([], ["--quick", "--runs", str(out/"runs"/"applications")]),
         "default_job": b("default_job.py")

@@ -1,6 +1,7 @@
 """`bench/guidance.py` end to end at toy length: every method and w gets a row with the promised keys, editing rows \
 for both routes, the plots;
-the baselines trained by one process (`--only baselines`) are reused, not retrained, by the next."""
+the baselines trained by one process (`--only baselines`) are reused, not retrained, by the next; `--confirm` trains
+and scores only CFG-EDM and the gated pair."""
 import json, os, subprocess, sys
 from pathlib import Path
 
@@ -34,3 +35,11 @@ def test_guidance_bench_runs(tmp_path):
         else: assert 35 <= row["nfe"] <= 70, row                                      # CFG on an interval, APG
     for e in r["editing"]: assert e["nfe"] == (2 if e["method"] == "igct" else 34 + (35 if e["w"] == 0 else 70)), e
     assert (tmp_path/"guidance_curves.png").stat().st_size > 0 and (tmp_path/"guidance_samples.png").stat().st_size > 0
+    third = _bench(tmp_path, "--gate", ".2", "2", "--confirm", "--out", str(tmp_path/"confirm"))
+    assert "cfg_edm: cached" in third and "igct_gate_0.2_2 trained" in third and "guided_cd" not in third
+    c = json.loads((tmp_path/"confirm"/"guidance.json").read_text())
+    assert c["confirm"] and c["editing"] == [] and set(c["cost"]) == {"cfg_edm_cpu_s", "igct_gate_cpu_s",
+                                                                      "classifier_cpu_s"}
+    assert {(row["method"], row["w"]) for row in c["rows"]} == {(m, w) for m in ("cfg", "igct_gate", "igct_gate_2")
+                                                                for w in W_GRID}
+    assert [row for row in c["rows"] if row["method"] == "cfg"] == [row for row in r["rows"] if row["method"] == "cfg"]

@@ -29,7 +29,9 @@ def test_guidance_refuses_bad_options(tmp_path):
                       (("--steps", "0"), "--steps must be a positive integer, got 0"),
                       (("--n_per_class", "0"), "--n_per_class must be a positive integer, got 0"),
                       (("--data", "cifar10"), "invalid choice: 'cifar10'"),
-                      (("--preset", "huge"), "--preset must be one of"), (("--only", "cfg"), "invalid choice: 'cfg'")):
+                      (("--preset", "huge"), "--preset must be one of"), (("--only", "cfg"), "invalid choice: 'cfg'"),
+                      (("--confirm",), "--confirm needs --gate T_LOW T_HIGH and neither --only nor --igct"),
+                      (("--confirm", "--gate", ".2", "2", "--only", "igct"), "--confirm needs --gate")):
         p = _run("guidance.py", *args, "--out", str(out), "--models", str(models))
         assert p.returncode == 2 and msg in p.stderr and len(p.stderr.strip().splitlines()[-1]) < 200, (args, p.stderr)
     assert list(tmp_path.iterdir()) == []

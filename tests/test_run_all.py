@@ -17,7 +17,8 @@ def test_items_cover_the_bench_scripts(tmp_path):
     assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines",
                                       "guidance_mnist",      # CPU hours: full-only
                                       "default_job_quiet",   # a timing run, alone
-                                      "guidance_seed3",   # two seeds suffice to check the item
+                                      "guidance_seed3", "guidance_seed4",   # two seeds suffice to check the item
+                                      *(f"guidance_confirm{s}" for s in range(6, 10)),   # one confirmation seed
                                       "recipe_1200"}   # its config fixes 1,200 steps: no quick version
     for k, cmd in quick.items():                          # every quick output lands under the given folder
         outs = [cmd[i + 1] for i, a in enumerate(cmd)
