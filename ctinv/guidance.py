@@ -23,8 +23,8 @@ from .toy_guidance import INTERVAL
 from .data import save_grid
 
 # %% auto #0
-__all__ = ['GUIDED_METHODS', 'W_GRID', 'TAU_2', 'PAPER_CIFAR10', 'class_unet', 'fit_ema', 'train_cfg_edm', 'train_guided_cd',
-           'load_pair', 'guided_images', 'apg_settings', 'saturation', 'guided_share', 'guidance_row', 'guidance_sweep',
+__all__ = ['GUIDED_METHODS', 'W_GRID', 'TAU_2', 'class_unet', 'fit_ema', 'train_cfg_edm', 'train_guided_cd', 'load_pair',
+           'guided_images', 'apg_settings', 'saturation', 'guided_share', 'guidance_row', 'guidance_sweep',
            'real_floor', 'edit_images', 'editing_rows', 'plot_guidance', 'sample_rows_grid', 'edit_demo']
 
 # %% ../nbs/11_guidance.ipynb #2f7c8f1c
@@ -259,8 +259,6 @@ def editing_rows(models:dict, classifier, x:Tensor, y:Tensor, # held-out images 
 
 # %% ../nbs/11_guidance.ipynb #0e0955eb
 from .evidence import PAPER_NUMBERS
-PAPER_CIFAR10 = PAPER_NUMBERS['igct_cifar10_guidance']['omega_precision_recall']  # method: {omega: (precision, recall)}
-
 
 def plot_guidance(rows:list, # from `guidance_sweep`
                   keys=('precision', 'recall', 'fd', 'class_acc', 'saturation'), paper:bool=True):
@@ -273,8 +271,8 @@ def plot_guidance(rows:list, # from `guidance_sweep`
         for m in dict.fromkeys(r['method'] for r in rows):
             rs = [r for r in rows if r['method'] == m]
             ax.plot([r['omega'] for r in rs], [r[k] for r in rs], 'o-', ms=3, label=m)
-        if paper and k in ('precision', 'recall'):
-            for m, d in PAPER_CIFAR10.items():
+        if paper and k in ('precision', 'recall'):   # method: {omega: (precision, recall)}
+            for m, d in PAPER_NUMBERS['igct_cifar10_guidance']['omega_precision_recall'].items():
                 ax.plot(list(d), [v[k == 'recall'] for v in d.values()], '--', lw=.8,
                         color='grey' if m == 'cfg' else 'k' if m == 'igct' else 'tan')
         ax.set_xlabel('omega = 1 + w'); ax.set_title(k)
