@@ -31,13 +31,16 @@ KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "recon_ssim_igct"
         "nfe_encode", "nfe_decode", "recon_s_per_128", "steps", "cpu_s", "wall_s", "train_wall_s", "torch_threads",
         "config", "curve")
 
-# run name: (ctinv_train --method, --preset, --steps of the results file: None for the preset's)
-RUNS = {"ctinv": ("ctinv", "mnist-cpu", None), "igct": ("igct", "mnist-cpu", 1874),
-        "igct-cycle": ("igct", "mnist-cpu-cycle", None)}
+# run name: (ctinv_train --method, --preset, --steps of the results file: None for the preset's, what it trains)
+RUNS = {"ctinv": ("ctinv", "mnist-cpu", None,
+                  "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) + noiser by CT Inversion (s1=160)"),
+        "igct": ("igct", "mnist-cpu", 1874, "iGCT one stage: noiser + guided denoiser + reconstruction term"),
+        "igct-cycle": ("igct", "mnist-cpu-cycle", None, "iGCT one stage with the noise-side cycle (weight 1.5)")}
 
 def train(name:str, out:Path, steps:int|None, curve_every:int, threads:int):
     "One `ctinv_train` run (resumed when its folder holds a checkpoint but no metrics.json)."
-    method, preset, steps = RUNS[name][0], RUNS[name][1], steps or RUNS[name][2]
+    method, preset, default_steps, _ = RUNS[name]
+    steps = steps or default_steps
     args = ["ctinv_train", "--data", "mnist", "--preset", preset, "--method", method, "--out", str(out),
             "--curve_every", str(curve_every), "--threads", str(threads)] + (["--steps", str(steps)] if steps else [])
     if (out/"metrics.json").exists(): print(f"[{name}] {out} is finished: kept", flush=True); return
@@ -70,11 +73,7 @@ def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
     for method, r in res["runs"].items():
         c = r["config"]
         row = dict(id=f"mnist-cpu-{method}", when="bench/mnist_cpu.py",
-                   configuration={"ctinv": "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) "
-                                           "+ noiser by CT Inversion (s1=160)",
-                                  "igct": "iGCT one stage: noiser + guided denoiser + reconstruction term",
-                                  "igct-cycle": "iGCT one stage with the noise-side cycle (weight 1.5)"}[method]
-                                 + ", class-conditional",
+                   configuration=RUNS[method][3] + ", class-conditional",
                    method=RUNS[method][0], net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
                    lr=c["lr"], ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
                    ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"],
