@@ -101,10 +101,11 @@ def _w1_to_class(y:Tensor, s:float)->float:
     return (y - q).abs().mean().item()
 
 def guidance_metrics(x:Tensor, labels:Tensor, s:float=S)->dict:
-    "Mean, std, share beyond 2 + 3s and W1 to N(2, s^2) of the samples of both classes, class 0 mirrored ($x \\to -x$)."
+    ("Mean, std, share beyond 2 + 3s and W1 to N(2, s^2) of the samples of both classes, class 0 mirrored ($x \\to -x$); "
+     "`n`: how many samples (what their sampling error depends on).")
     y = torch.where(labels == 1, x, -x).double()
     return dict(mean=y.mean().item(), std=y.std().item(), beyond=(y > 2 + 3*s).double().mean().item(),
-                w1=_w1_to_class(y, s))
+                w1=_w1_to_class(y, s), n=len(y))
 
 def per_class(x:Tensor, labels:Tensor)->dict:
     "Mean and std of each class's samples."

@@ -16,7 +16,9 @@ def test_toy_guidance_demo(tmp_path):
     assert saved == json.loads(json.dumps(res)) and set(saved) == METHODS
     for m, d in saved.items():
         assert set(d) == {"1", "3", "7", "13"}, m
-        for row in d.values(): assert set(row) == {"mean", "std", "beyond", "w1"} and all(v == v for v in row.values())
+        for row in d.values():
+            assert set(row) == {"mean", "std", "beyond", "w1", "n"} and all(v == v for v in row.values())
+            assert row["n"] == (4000 if m.endswith("_exact") else 2*200), (m, row)   # class + only / both classes
     for m in ("cfg_exact", "igct_exact"):                             # the oracles do not depend on training
         for om, ref in REFERENCE[m].items():
             tol = reference_tolerance(ref[1], ref[2], 4000)
