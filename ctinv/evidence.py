@@ -7,7 +7,8 @@ from __future__ import annotations
 import math, numbers, statistics
 
 # %% auto #0
-__all__ = ['PAPER_NUMBERS', 'seed_summary', 'paired_test', 'seeds_needed', 'goal_row', 'goals_table', 'missed', 'paper_row']
+__all__ = ['PAPER_NUMBERS', 'seed_summary', 'paired_test', 'seeds_needed', 'goal_row', 'goals_table', 'missed', 'paired_goal',
+           'paper_row']
 
 # %% ../nbs/04e_evidence.ipynb #ev000006
 def seed_summary(values)->dict|None:
@@ -70,6 +71,26 @@ def goals_table(rows:list)->str:
 def missed(rows:list)->list:
     "The claims of the goals that are missed: the known failures a notebook asserts (strictly: a goal met is news too)."
     return [r['claim'] for r in rows if not r['met']]
+
+# %% ../nbs/04e_evidence.ipynb #ev000014
+def paired_goal(claim:str, # the comparison, in a few words
+                a, # per-seed numbers of the method
+                b, # per-seed numbers of what it is compared with, on the same seeds in the same order
+                better:str='>', # '>': `a` should exceed `b`; '<': `a` should stay below `b`
+                alpha:float=.05, source:str='')->dict:
+    ("A goals-table row for a seed-paired comparison: measured is the one-sided p of the paired t-test that `a` is "
+     "`better` than `b` (above 1/2 when the mean difference points the other way); met when p < `alpha` and the seeds "
+     "are as many as `seeds_needed` asks. The claim gains the mean difference ± sd.")
+    if better not in ('>', '<'): raise ValueError(f"better must be '>' or '<', got {better!r}")
+    t = paired_test(a, b)
+    if t['p'] is None:
+        raise ValueError(f"a paired goal needs at least 2 seeds whose differences vary, got {t['n']} seed(s)")
+    right = t['mean_diff'] > 0 if better == '>' else t['mean_diff'] < 0
+    need = seeds_needed(t['mean_diff'], t['sd_diff'])
+    row = goal_row(f"{claim}: one-sided p (difference {t['mean_diff']:+.3g} ± {t['sd_diff']:.2g}; {need} seeds needed)",
+                   t['p']/2 if right else 1 - t['p']/2, alpha, '<', source=source)
+    return dict(row, n=t['n'], met=row['met'] and t['n'] >= need)
+
 
 # %% ../nbs/04e_evidence.ipynb #ev0000p2
 PAPER_NUMBERS = {
