@@ -87,8 +87,8 @@ def paired_goal(claim:str, # the comparison, in a few words
         raise ValueError(f"a paired goal needs at least 2 seeds whose differences vary, got {t['n']} seed(s)")
     right = t['mean_diff'] > 0 if better == '>' else t['mean_diff'] < 0
     need = seeds_needed(t['mean_diff'], t['sd_diff'])
-    row = goal_row(f"{claim}: one-sided p (difference {t['mean_diff']:+.3g} ± {t['sd_diff']:.2g}; {need} seeds needed)",
-                   t['p']/2 if right else 1 - t['p']/2, alpha, '<', source=source)
+    row = goal_row(f"{claim}: one-sided p (difference {t['mean_diff']:+.3g} ± {t['sd_diff']:.2g}; "
+                   f"{need} seeds needed)", t['p']/2 if right else 1 - t['p']/2, alpha, '<', source=source)
     return dict(row, n=t['n'], met=row['met'] and t['n'] >= need)
 
 
