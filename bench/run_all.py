@@ -9,7 +9,7 @@
 
 Items: Table 1 of the CT Inversion report (bench/inversion.py: three networks and the BCM, then the four pipelines
 and the BCM rows) and its spread over three training seeds (bench/inversion_seeds.py), guided generation
-(bench/guidance.py, each seed with a second iGCT pair whose gate rises from t = 0.2 to 2; seeds 1 to 3 into
+(bench/guidance.py, each seed with a second iGCT pair whose gate rises from t = 0.2 to 2; seeds 1 to 4 into
 guidance_seeds/, 1 and 2 only with --quick; seeds 5 to 9, which take no part in choosing that gate, with CFG-EDM and the
 gated pair only into guidance_confirm/, 5 only with --quick), the zero-shot applications on digits and CIFAR-10
 (bench/applications.py), the main job's numbers over seeds (bench/default_job.py), the `mnist-cpu` pairs
