@@ -208,7 +208,8 @@ def main(argv=None):
     atomic_write_text(out/f'{stem}.json', json.dumps(res, indent=2))
     plot_guidance(rows).savefig(out/f'{stem}_curves.png', dpi=70, bbox_inches='tight')
     if a.confirm: sample_rows_grid(dict(edm=models['edm'], igct=models['igct_gate']), (0., 3., 12.), m,
-                                   out/f'{stem}_samples.png', methods=('cfg', 'igct', 'igct_2'), seed=a.seed)
+                                   out/f'{stem}_samples.png', methods=('cfg', 'igct', 'igct_2'), seed=a.seed,
+                                   label=dict(igct='igct_gate', igct_2='igct_gate_2'))
     else: sample_rows_grid(models, (0., 3., 12.), m, out/f'{stem}_samples.png', seed=a.seed)
     log(f"wrote {out/f'{stem}.json'}, {out/f'{stem}_curves.png'}, {out/f'{stem}_samples.png'}")
 

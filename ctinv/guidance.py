@@ -282,13 +282,15 @@ def plot_guidance(rows:list, # from `guidance_sweep`
     return fig
 
 
-def sample_rows_grid(models:dict, ws, meta, path, methods=GUIDED_METHODS, seed:int=0):
+def sample_rows_grid(models:dict, ws, meta, path, methods=GUIDED_METHODS, seed:int=0,
+                     label:dict|None=None): # a row name per method where it differs from the method's
     "Write a PNG: one row per (method, w), one sample per class from the same latents."
     labels, xs, names = torch.arange(meta.n_classes), [], []
     shape = (meta.channels, meta.resolution, meta.resolution)
     for m in methods:
         for w in ws:
-            xs.append(guided_images(m, models, labels, w, shape, seed)[0]); names.append(f"{m} w={w:g}")
+            xs.append(guided_images(m, models, labels, w, shape, seed)[0])
+            names.append(f"{(label or {}).get(m, m)} w={w:g}")
     return save_grid(torch.cat(xs), path, nrow=meta.n_classes, row_labels=names,
                      col_labels=[str(i) for i in range(meta.n_classes)])
 
