@@ -36,6 +36,8 @@ CONFIGS = {   # name: (description, loss keywords, train_pair keywords)
     'cyc_prior': ("the cycle, and the latent moment term (weight 1) on the noiser's predictions",
                   dict(lam_cyc=1.5, lam_prior=1.), {}),
     'cyc_prior10': ("the cycle, and the latent moment term with weight 10", dict(lam_cyc=1.5, lam_prior=10.), {}),
+    'cyc_prior100': ("the cycle, and the latent moment term with weight 100", dict(lam_cyc=1.5, lam_prior=100.), {}),
+    'cyc03': ("noise-side cycle, weight 0.3 (a fifth of iCD's)", dict(lam_cyc=.3), {}),
     'cyc_ch8': ("the cycle on a UNet of half the width (8 base channels, about a quarter of the weights)",
                 dict(lam_cyc=1.5), dict(net_kw=dict(model_channels=8))),
     'tan': ("the noiser trained in the continuous-time limit (sCM's tangent, normalised, warm-up 600 steps)",
@@ -95,7 +97,7 @@ def summary(runs_dir:Path, out:Path):
         s = {}
         for k in KEYS:
             v = [r[k] for r in rs if r.get(k) is not None]
-            if v: s[k] = dict(seed_summary(v), values=v) | ({} if len(v) > 1 else dict(std=None))   # one seed: no sd
+            if v: s[k] = dict(seed_summary(v, one_std=None), values=v)
         res['configs'][name] = dict(description=rs[0]['description'], loss_kw=rs[0]['loss_kw'],
                                     train_kw=rs[0]['train_kw'], seeds=[r['seed'] for r in rs], summary=s)
     res['paired_vs_base'] = paired(runs)

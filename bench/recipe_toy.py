@@ -55,7 +55,7 @@ def summarise(runs:list, key:str, keys)->dict:
     out = {}
     for v in dict.fromkeys(r[key] for r in runs):
         rs = [r for r in runs if r[key] == v]
-        out[v] = {k: seed_summary([r[k] for r in rs]) | ({} if len(rs) > 1 else dict(std=None)) for k in keys}
+        out[v] = {k: seed_summary([r[k] for r in rs], one_std=None) for k in keys}
     return out
 
 def run_fig3(config:str, seed:int, steps:int)->dict:

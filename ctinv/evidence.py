@@ -11,14 +11,15 @@ __all__ = ['PAPER_NUMBERS', 'seed_summary', 'paired_test', 'seeds_needed', 'goal
            'paper_row']
 
 # %% ../nbs/04e_evidence.ipynb #ev000006
-def seed_summary(values)->dict|None:
-    ("Mean, sample standard deviation (0 for one value), min, max and n of per-seed numbers; "
-     "`None` entries are skipped (`None` if none is left).")
+def seed_summary(values, # per-seed numbers (`None` entries are skipped)
+                 one_std:float|None=0., # the std reported for a single value: 0, or None for "no spread measured"
+                )->dict|None:
+    "Mean, sample standard deviation, min, max and n of per-seed numbers (`None` if no number is left)."
     v = [float(x) for x in values if x is not None]
     for x in v:
         if not math.isfinite(x): raise ValueError(f"seed values must be finite numbers, got {x}")
     if not v: return None
-    return dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else 0., min=min(v), max=max(v),
+    return dict(mean=statistics.mean(v), std=statistics.stdev(v) if len(v) > 1 else one_std, min=min(v), max=max(v),
                 n=len(v))
 
 def paired_test(a, # per-seed numbers of one recipe
