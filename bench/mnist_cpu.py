@@ -17,6 +17,7 @@ folders) and collects `bench/results/mnist_cpu.json` and `mnist_cpu_curves.png`:
 """
 from __future__ import annotations
 import argparse, json, os, platform, shutil, subprocess, sys, time
+from collections import namedtuple
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,15 +33,16 @@ KEEP = ("recon_ssim", "recon_ssim_torchmetrics", "recon_psnr", "recon_ssim_igct"
         "config", "curve")
 
 # run name: (ctinv_train --method, --preset, --steps of the results file: None for the preset's, what it trains)
-RUNS = {"ctinv": ("ctinv", "mnist-cpu", None,
-                  "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) + noiser by CT Inversion (s1=160)"),
-        "igct": ("igct", "mnist-cpu", 1874, "iGCT one stage: noiser + guided denoiser + reconstruction term"),
-        "igct-cycle": ("igct", "mnist-cpu-cycle", None, "iGCT one stage with the noise-side cycle (weight 1.5)")}
+Run = namedtuple("Run", "method preset steps description")   # steps None: the preset's own
+RUNS = {"ctinv": Run("ctinv", "mnist-cpu", None,
+                     "CT Inversion, trained apart: CM by iCT (CTLoss s1=160) + noiser by CT Inversion (s1=160)"),
+        "igct": Run("igct", "mnist-cpu", 1874, "iGCT one stage: noiser + guided denoiser + reconstruction term"),
+        "igct-cycle": Run("igct", "mnist-cpu-cycle", None, "iGCT one stage with the noise-side cycle (weight 1.5)")}
 
 def train(name:str, out:Path, steps:int|None, curve_every:int, threads:int):
     "One `ctinv_train` run (resumed when its folder holds a checkpoint but no metrics.json)."
-    method, preset, default_steps, _ = RUNS[name]
-    steps = steps or default_steps
+    method, preset = RUNS[name].method, RUNS[name].preset
+    steps = steps or RUNS[name].steps
     args = ["ctinv_train", "--data", "mnist", "--preset", preset, "--method", method, "--out", str(out),
             "--curve_every", str(curve_every), "--threads", str(threads)] + (["--steps", str(steps)] if steps else [])
     if (out/"metrics.json").exists(): print(f"[{name}] {out} is finished: kept", flush=True); return
@@ -73,13 +75,13 @@ def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
     for method, r in res["runs"].items():
         c = r["config"]
         row = dict(id=f"mnist-cpu-{method}", when="bench/mnist_cpu.py",
-                   configuration=RUNS[method][3] + ", class-conditional",
-                   method=RUNS[method][0], net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
+                   configuration=RUNS[method].description + ", class-conditional",
+                   method=RUNS[method].method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
                    lr=c["lr"], ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
                    ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"],
                    latent_std_over_T=r["latent_std"], latent_ks=r["latent_ks"], sample_accuracy=r["sample_accuracy"],
                    train_images_per_s=round(r["train_images_per_s"], 1), cpu_hours=round(r["cpu_hours"], 3),
-                   notes=f"ctinv_train --data mnist --preset {RUNS[method][1]} --method {RUNS[method][0]}; "
+                   notes=f"ctinv_train --data mnist --preset {RUNS[method].preset} --method {RUNS[method].method}; "
                          f"all 10,000 test images; "
                          f"{r['torch_threads']} thread(s)")
         rows = [e for e in rows if e["id"] != row["id"]] + [row]
