@@ -76,7 +76,8 @@ def experiment_rows(res:dict, fname:Path=RESULTS/"inversion_experiments.json"):
         c = r["config"]
         row = dict(id=f"mnist-cpu-{method}", when="bench/mnist_cpu.py",
                    configuration=RUNS[method].description + ", class-conditional",
-                   method=RUNS[method].method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"], bs=c["bs"],
+                   method=RUNS[method].method, net="unet_preset('mnist-cpu') (332k params)", steps=r["steps"],
+                   bs=c["bs"],
                    lr=c["lr"], ema_half_life_img=10_000, row="CT_Inv+CM", n_images=r["n_eval"], ssim=r["recon_ssim"],
                    ssim_torchmetrics=r["recon_ssim_torchmetrics"], psnr=r["recon_psnr"],
                    latent_std_over_T=r["latent_std"], latent_ks=r["latent_ks"], sample_accuracy=r["sample_accuracy"],
