@@ -17,13 +17,14 @@ gated pair only into guidance_confirm/, 5 only with --quick), the zero-shot appl
 mnist, full only: its iGCT pair and its baselines as two items that can run side by side, then the sweep), Fig. 1 of
 CT Inversion and Fig. 3 of iGCT (`ctinv_toy`), the BCM toy (bench/bcm_toy.py), the CTM toys (bench/ctm_toy.py) and CTM
 on digits next to CT and iGCT (bench/ctm_images.py), the quality issue's recipe ablation on the digits and on the toys
-(bench/recipe.py, bench/recipe_toy.py), training throughput and CLI start-up.
+(bench/recipe.py, bench/recipe_toy.py), training throughput, steps per second against threads and busy processes
+(bench/threads.py) and CLI start-up.
 `--quick` is a check that every script runs end to end, not a source of numbers: its results go to their own folder so
 they never replace the full ones.
 
 Items start in this order, `--jobs` of them at a time (default: one for the full run, whose seconds per batch are
 numbers the docs quote; with --quick one per core, at most 2, each item on one torch thread); an item waits for the
-items it reads (Table 1's evaluation for its four networks), and the timing items (throughput, CLI start-up) run
+items it reads (Table 1's evaluation for its four networks), and the timing items (throughput, threads, CLI start-up) run
 alone. A failing item is reported and the others still run (an item whose input failed is skipped); the exit status
 is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each item's command,
 status, start and seconds.
@@ -88,8 +89,8 @@ def items(out:Path, quick:bool)->dict:
                                             + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json"),
                                                "--configs", "cyc_1200", "--seeds", "0", "1"]}),
         "recipe_levers": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
-                         + q(["--configs", "tune", "stf", "rec", "cyc_sg", "cyc_prior", "cyc_prior10", "cyc_ch8",
-                             "--seeds", "0"],
+                         + q(["--configs", "tune", "stf", "rec", "cyc_sg", "cyc_prior", "cyc_prior10", "cyc_prior100",
+                              "cyc03", "cyc_ch8", "--seeds", "0"],
                              ["--configs", "cyc", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
         "recipe_toy": b("recipe_toy.py") + ["--out", str(out/"recipe_toy.json")]
                       + q(["--seeds", "0", "1", "2", "--fig3_seeds", "0",
@@ -106,6 +107,9 @@ def items(out:Path, quick:bool)->dict:
         "throughput": b("throughput.py") + ["--out", str(out/"throughput.json")]
                       + q([], ["--steps", "2", "--presets", "digits"]),
         "cli_startup": b("cli_startup.py") + ["--out", str(out/"cli_startup.json")] + q([], ["--reps", "2"]),
+        # steps per second against torch threads and busy processes (04a_presets quotes it): alone
+        "threads": b("threads.py") + ["--out", str(out/"threads.json")]
+                   + q(["--steps", "30", "--reps", "2"], ["--steps", "2", "--reps", "1"]),
     }
 
 NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm"),   # item: the items whose output it reads
@@ -113,7 +117,7 @@ NEEDS = {"table1": ("table1_dm", "table1_cm", "table1_noiser", "table1_bcm"),   
          "recipe_levers": ("recipe", "recipe_1200"),
          "guidance_mnist": ("guidance_mnist_igct", "guidance_mnist_baselines")}
 # timings: nothing else runs beside them
-ALONE = ("throughput", "cli_startup")
+ALONE = ("throughput", "cli_startup", "threads")
 
 def portable(cmd:list)->list:
     "A command as the log records it: paths inside the repository relative to it, this interpreter as `python`."

@@ -12,7 +12,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 def test_items_cover_the_bench_scripts(tmp_path):
     full, quick = run_all.items(tmp_path, False), run_all.items(tmp_path, True)
     used = {Path(c[1]).name for c in full.values() if c[0] == run_all.PY}
-    helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py", "threads.py"}  # GPU-only, a thread study
+    helpers = {"run_all.py", "gpu_check.py", "gpu_wheels.py", "harness.py"}   # itself, GPU-only scripts, a library
     assert {p.name for p in (ROOT/"bench").glob("*.py")} - helpers <= used
     assert set(quick) == set(full) - {"mnist_cpu", "guidance_mnist_igct", "guidance_mnist_baselines",
                                       "guidance_mnist",      # CPU hours: full-only
