@@ -12,7 +12,6 @@ from typing import NamedTuple
 import numpy as np, torch
 from torch import Tensor
 import matplotlib.pyplot as plt
-from torchvision.utils import make_grid
 from .core import DataLoader, DataLoaders, default_device, atomic_write
 
 # %% auto #0
@@ -498,6 +497,7 @@ def image_grid(x:Tensor, # images (N, C, H, W) in [-1, 1]
               )->Tensor:
     "Tile images into one (C, H', W') image in [0, 1] (`torchvision.utils.make_grid`; grey stays one channel)."
     x = (x.detach().float().cpu().clamp(-1, 1) + 1)/2
+    from torchvision.utils import make_grid   # here: importing torchvision costs seconds, and most uses never tile
     g = make_grid(x, nrow=max(1, min(nrow, len(x))), padding=padding, pad_value=pad_value)
     return g[:1] if x.shape[1] == 1 else g
 

@@ -10,8 +10,8 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from torch import Tensor
 from scipy import stats
 from skimage.metrics import structural_similarity as skimage_ssim, peak_signal_noise_ratio as skimage_psnr
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
-from torchmetrics.image.fid import FrechetInceptionDistance
+# torchmetrics' image metrics are imported where they are used: they load torchvision, seconds that a command
+# refusing bad input or printing its help should not spend
 import warnings
 from .core import Learner, accuracy   # with fastai.callback.all: Learner.fit_one_cycle, no_bar, no_logging
 
@@ -88,6 +88,7 @@ def psnr(x:Tensor, # images in [-1, 1], (N, C, H, W)
     _check_pair(x, y); _check_reduction(reduction)
     check_choice_metric(convention, ('image', 'igct'), 'PSNR convention')
     if convention == 'igct': return _reduce(igct_batches(x, y, _psnr_igct), reduction)
+    from torchmetrics.functional.image import peak_signal_noise_ratio
     v = peak_signal_noise_ratio((x.float() + 1)/2, (y.float() + 1)/2, data_range=1.0, reduction='none', dim=(1, 2, 3))
     return _reduce(v, reduction)
 
@@ -161,6 +162,7 @@ def ssim_torchmetrics(x:Tensor, # images in [-1, 1], (N, C, H, W)
      "averaged over the whole image (for old numbers).")
     _check_pair(x, y); _check_reduction(reduction)
     a, b, dr = ((x.float() + 1)/2, (y.float() + 1)/2, 1.) if unit_range else (x.float(), y.float(), 2.)
+    from torchmetrics.functional.image import structural_similarity_index_measure
     return _reduce(structural_similarity_index_measure(a, b, data_range=dr, reduction='none', **kwargs), reduction)
 
 # %% ../nbs/08_metrics.ipynb #f8b47efe
@@ -318,6 +320,7 @@ def frechet_distance(feat_a:Tensor, # features (N, D) of one set, N >= 2
                     )->float:
     "Fréchet distance (Heusel et al. 2017) between Gaussian fits of two feature sets, by torchmetrics' FID (float64)."
     _check_feature_pair(feat_a, feat_b, 2)
+    from torchmetrics.image.fid import FrechetInceptionDistance
     m = FrechetInceptionDistance(feature=_GivenFeatures(feat_a.shape[1])).to(feat_a.device)
     m.update(feat_a.detach().double(), real=True); m.update(feat_b.detach().double().to(feat_a.device), real=False)
     return m.compute().item()
@@ -429,7 +432,7 @@ def inception_metrics(real:Tensor, # real images in [-1, 1], 1 or 3 channels
     if importlib.util.find_spec('torch_fidelity') is None:
         raise ImportError("Inception FID/KID needs the torch-fidelity package, which is not installed: "
                           "pip install torch-fidelity")
-    from torchmetrics.image.fid import NoTrainInceptionV3
+    from torchmetrics.image.fid import FrechetInceptionDistance, NoTrainInceptionV3
     from torchmetrics.image.kid import KernelInceptionDistance
     net = NoTrainInceptionV3(name='inception-v3-compat', features_list=['2048'],
                              feature_extractor_weights_path=str(p)).to(real.device)
