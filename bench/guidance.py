@@ -140,20 +140,20 @@ def main(argv=None):
         t0 = time.process_time(); net = train().eval().requires_grad_(False); cpu = time.process_time() - t0
         cache.save(name, net, cpu_s=cpu); log(f"{name} trained ({cpu:.0f} CPU s)")
         return net, cpu
-    # what this run trains and scores: everything, one half (--only), or CFG-EDM and the gated pair (--confirm)
-    plan = dict(guided_cd=not a.confirm, igct=not a.confirm,
-                rows=('cfg',) if a.confirm else BASELINES if a.only else BASELINES + IGCT,
+    # what this run trains and scores: everything, one half (--only), or CFG-EDM and the gated pair (--confirm, which
+    # trains neither guided CD nor the pair with the authors' gate)
+    plan = dict(rows=('cfg',) if a.confirm else BASELINES if a.only else BASELINES + IGCT,
                 edits=() if a.confirm else ('ddim_cfg',) if a.only else ('ddim_cfg', 'igct'))
     cost, models = {}, {}
     if a.only != 'igct':
         models['edm'], cost['cfg_edm_cpu_s'] = get('cfg_edm', lambda: EDMDenoiser(class_unet(a.preset, m)),
                                                    lambda: train_cfg_edm(dls, a.preset, steps, seed=a.seed))
-        if plan['guided_cd']: models['guided_cd'], cost['guided_cd_cpu_s'] = get(
+        if not a.confirm: models['guided_cd'], cost['guided_cd_cpu_s'] = get(
             'guided_cd', lambda: ConsistencyModel(class_unet(a.preset, m, guidance_embed=True)),
             lambda: train_guided_cd(models['edm'], dls, a.preset, steps, seed=a.seed + 1))
     if a.only != 'baselines':
         if a.igct: models['igct'], cost['igct_cpu_s'] = load_pair(a.igct), None
-        elif plan['igct']:
+        elif not a.confirm:
             models['igct'], cost['igct_cpu_s'] = get(
                 'igct', lambda: make_pair('igct', p['net'], m.n_classes, m.channels, m.resolution),
                 lambda: train_pair(dls, 'igct', a.preset, steps, seed=a.seed).ema_model)

@@ -24,9 +24,9 @@ they never replace the full ones.
 
 Items start in this order, `--jobs` of them at a time (default: one for the full run, whose seconds per batch are
 numbers the docs quote; with --quick one per core, at most 2, each item on one torch thread); an item waits for the
-items it reads (Table 1's evaluation for its four networks), and the timing items (throughput, threads, CLI start-up) run
-alone. A failing item is reported and the others still run (an item whose input failed is skipped); the exit status
-is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each item's command,
+items it reads (Table 1's evaluation for its four networks), and the timing items (throughput, threads, CLI
+start-up) run alone. A failing item is reported and the others still run (an item whose input failed is skipped);
+the exit status is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each item's command,
 status, start and seconds.
 """
 import argparse, os, subprocess, sys, time
@@ -83,8 +83,8 @@ def items(out:Path, quick:bool)->dict:
         "recipe": b("recipe.py") + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json")]
                   + q(["--configs", "base", "cyc", "cyc_tan", "--seeds", "0", "1", "2"],
                       ["--configs", "base", "--seeds", "0", "--steps", "40", "--curve_every", "20"]),
-        # the cycle at about the CPU-seconds of the authors' recipe: seeds 0, 1 and 2, as 10_images quotes it (full only:
-        # the config fixes its own 1,200 steps)
+        # the cycle at about the CPU-seconds of the authors' recipe: seeds 0, 1 and 2, as 10_images quotes it
+        # (full only: the config fixes its own 1,200 steps)
         **({} if quick else {"recipe_1200": b("recipe.py")
                                             + ["--runs", str(out/"recipe"), "--out", str(out/"recipe.json"),
                                                "--configs", "cyc_1200", "--seeds", "0", "1", "2"]}),
