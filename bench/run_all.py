@@ -26,8 +26,8 @@ Items start in this order, `--jobs` of them at a time (default: one for the full
 numbers the docs quote; with --quick one per core, at most 2, each item on one torch thread); an item waits for the
 items it reads (Table 1's evaluation for its four networks), and the timing items (throughput, threads, CLI
 start-up) run alone. A failing item is reported and the others still run (an item whose input failed is skipped);
-the exit status is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each item's command,
-status, start and seconds.
+the exit status is 1 when any failed. Each item's output goes to OUT/logs/ITEM.log; OUT/run_all.json records each
+item's command, status, start and seconds.
 """
 import argparse, os, subprocess, sys, time
 from pathlib import Path
